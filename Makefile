@@ -1,0 +1,54 @@
+# runc-py and mydocker.  `make setup` on a fresh Debian machine (as root)
+# installs everything and runs a container; `make test` runs the tests.
+PYTHON ?= $(shell python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')
+BINDIR ?= /usr/local/bin
+APT_PACKAGES = busybox-static runc docker-registry libseccomp-dev skopeo umoci \
+               hyperfine iproute2 gcc python3-dev
+PIP_PACKAGES = cffi jsonschema click requests pyroute2 zstandard pytest
+DEMO_DIR ?= /tmp/runc-py-demo
+
+.PHONY: setup install apt pip native launchers demo test unit integration bench clean
+
+setup: install demo
+
+install: apt pip native launchers
+
+apt:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	else echo "not root or no apt-get: skipping Debian packages ($(APT_PACKAGES))"; fi
+
+pip:
+	$(PYTHON) -m pip install -q $(PIP_PACKAGES)
+	$(PYTHON) -m pip install -q --no-build-isolation -e .
+
+native:
+	$(PYTHON) native/build_native.py
+
+launchers:
+	$(PYTHON) tools/install_launchers.py $(BINDIR)
+
+# The main job, offline: a busybox bundle from Debian's busybox-static, run by runc-py.
+demo:
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	$(PYTHON) tools/busybox_rootfs.py --bundle $(DEMO_DIR) --args echo "Hello World"
+	$(BINDIR)/runc-py run --bundle $(DEMO_DIR) runc-py-demo-$$$$
+
+test:
+	$(PYTHON) -m pytest -q -ra tests
+
+unit:
+	$(PYTHON) -m pytest -q -ra tests/unit
+
+integration:
+	$(PYTHON) -m pytest -q -ra tests/integration
+
+# The runtime integration tests as a conformance suite: RUNTIME=runc make conformance
+conformance:
+	RUNTIME=$${RUNTIME:-$(BINDIR)/runc-py} $(PYTHON) -m pytest -q -ra tests/integration -m conformance
+
+bench:
+	$(PYTHON) bench/run.py
+
+clean:
+	rm -rf build *.egg-info runc_py/_native*.so

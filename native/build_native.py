@@ -1,0 +1,30 @@
+"""cffi builder (out-of-line API mode) for runc_py._native.
+
+Built at install time by setup.py (cffi_modules) or by hand with
+`python native/build_native.py` (the Makefile's `native` target)."""
+import os
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+ffibuilder = FFI()
+with open(os.path.join(HERE, "nsutil.h")) as f:
+    ffibuilder.cdef("\n".join(
+        line for line in f
+        if not line.startswith("#") and "<stdint.h>" not in line))
+
+ffibuilder.set_source(
+    "runc_py._native",
+    '#include "nsutil.h"',
+    sources=[os.path.join(HERE, "nsutil.c")],
+    include_dirs=[HERE],
+    extra_compile_args=["-O2", "-Wall"],
+)
+
+if __name__ == "__main__":
+    os.chdir(os.path.dirname(HERE))
+    ffibuilder.compile(tmpdir=os.path.join(os.path.dirname(HERE), "build", "native"), verbose=False)
+    import shutil, glob
+    for so in glob.glob(os.path.join(os.path.dirname(HERE), "build", "native", "runc_py", "_native*.so")):
+        shutil.copy(so, os.path.join(os.path.dirname(HERE), "runc_py"))

@@ -1,0 +1,38 @@
+"""Write fast launchers for runc-py and mydocker into a bin directory.
+
+A pip console script starts the interpreter with the full site-packages scan
+(~35 ms on our machines, plus ~60 ms when reached through the pyenv shim).
+The runtime is called 3-4 times per container by its callers, so its launcher
+runs the real interpreter with -I -S and puts exactly the paths it needs on
+sys.path: the project and the directory holding its dependencies."""
+import os
+import sys
+import sysconfig
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+TEMPLATE = """#!{python} -I -S
+import sys
+sys.path[:0] = {paths!r}
+from {module} import main
+main()
+"""
+
+
+def main(bindir):
+    purelib = sysconfig.get_paths()["purelib"]
+    platlib = sysconfig.get_paths()["platlib"]
+    paths = [PROJECT] + sorted({purelib, platlib})
+    python = os.path.realpath(sys.executable)
+    for name, module in (("runc-py", "runc_py.cli"), ("mydocker", "manager.cli")):
+        dest = os.path.join(bindir, name)
+        tmp = dest + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(TEMPLATE.format(python=python, paths=paths, module=module))
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, dest)
+        print("installed", dest)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/usr/local/bin")
