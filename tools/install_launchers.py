@@ -3,7 +3,7 @@
 A pip console script starts the interpreter with the full site-packages scan
 (~35 ms on our machines, plus ~60 ms when reached through the pyenv shim).
 The runtime is called 3-4 times per container by its callers, so its launcher
-runs the real interpreter with -I -S and puts exactly the paths it needs on
+runs the real interpreter with -IS (isolated, no site scan) and puts exactly the paths it needs on
 sys.path: the project and the directory holding its dependencies."""
 import os
 import sys
@@ -11,7 +11,7 @@ import sysconfig
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-TEMPLATE = """#!{python} -I -S
+TEMPLATE = """#!{python} -IS
 import sys
 sys.path[:0] = {paths!r}
 from {module} import main

@@ -1,0 +1,464 @@
+"""The OCI lifecycle (runtime.md): create, start, state, kill, delete, and
+run = create + start + wait + delete.  This module sequences; the kernel
+work happens in process/init.py (inside the container) and cgroups/.
+
+create rolls back everything it made when any step fails: the init is
+killed (its mount namespace and mounts die with it), the cgroup removed,
+the state directory deleted."""
+import errno
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+from . import state as S
+from .errors import NotFoundError, RuncPyError, SpecError, StateError, StepError, UsageError
+from .errors import from_dict as error_from_dict
+from .process import channel
+
+
+class Options:
+    def __init__(self, **kw):
+        self.root = kw.get("root", "/run/runc-py")
+        self.log = kw.get("log")
+        self.log_format = kw.get("log_format", "text")
+        self.debug = kw.get("debug", False)
+        self.systemd_cgroup = kw.get("systemd_cgroup", False)
+
+
+def _warn(opts, msg):
+    sys.stderr.write(f"runc-py: warning: {msg}\n")
+    from .cli import log_line
+    log_line(opts, "warning", msg)
+
+
+def _load_cgroup_module():
+    try:
+        from . import cgroups
+    except ImportError:
+        return None
+    return cgroups if hasattr(cgroups, "Cgroup") else None
+
+
+def _cgroup_error(e):
+    field = getattr(e, "field", None) or "linux.resources"
+    return StepError("cgroups", str(e), field=field, errno=getattr(e, "errno", None))
+
+
+def _write_pid_file(path, pid):
+    path = os.path.abspath(path)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.replace(tmp, path)
+
+
+def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False,
+           no_new_keyring=False, preserve_fds=0, _internal_console=None, _keep_sock=False):
+    """Create a container; returns its Container handle.  On failure nothing
+    is left behind."""
+    from .spec.load import check, load_bundle
+    from .plan import compile_plan
+
+    S.validate_id(cid)
+    bundle, doc = load_bundle(bundle)
+    check(doc)
+    plan = compile_plan(doc, bundle, no_pivot=no_pivot)
+    if plan.process is None:
+        raise SpecError("process", "is required to create a container (runc-py runs it "
+                        "on start)")
+    if plan.process.terminal and console_socket is None and _internal_console is None:
+        raise UsageError("process.terminal is true: pass --console-socket",
+                         hint="or set process.terminal to false")
+
+    os.makedirs(opts.root, mode=0o711, exist_ok=True)
+    c = S.Container(opts.root, cid)
+    try:
+        os.mkdir(c.dir, 0o711)
+    except FileExistsError:
+        raise StateError(f"container with id {cid!r} already exists")
+    created = S.now_rfc3339()
+    me = S.proc_stat(os.getpid())
+    c.data = {"ociVersion": doc["ociVersion"], "id": cid, "status": "creating", "pid": 0,
+              "bundle": bundle, "annotations": doc.get("annotations") or {},
+              "_runtime": {"creator_pid": os.getpid(), "creator_start": me[1] if me else None,
+                           "rootfs": plan.rootfs, "created": created}}
+    init_pid = None
+    cg = None
+    sock = child_sock = console = None
+    try:
+        c.save()
+        with open(os.path.join(c.dir, "config.json"), "w") as f:
+            json.dump(doc, f)
+        cgmod = _load_cgroup_module()
+        if cgmod is not None:
+            try:
+                cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
+                                                systemd=opts.systemd_cgroup)
+                cg.validate(plan.resources or {})
+                cg.create()
+                c.priv["cgroup"] = cg.to_dict()
+                c.save()
+                cg.apply(plan.resources or {})
+            except cgmod.CgroupError as e:
+                raise _cgroup_error(e)
+        os.mkfifo(c.fifo_path, 0o622)
+        if console_socket:
+            try:
+                console = S_console_connect(console_socket)
+            except OSError as e:
+                raise StepError("console-socket", str(e.strerror), syscall="connect",
+                                path=console_socket, errno=e.errno)
+        elif _internal_console is not None:
+            console = _internal_console
+        log_fd = None
+        if opts.log:
+            try:
+                log_fd = os.open(opts.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                                 0o644)
+            except OSError:
+                log_fd = None
+        from .process.init import Ctx, intermediate
+        ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
+                  preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
+                  cgroup=c.priv.get("cgroup"))
+        sock, child_sock = channel.pair()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        mid = os.fork()
+        if mid == 0:
+            sock.close()
+            intermediate(plan, ctx, child_sock)
+            os._exit(1)
+        child_sock.close()
+        child_sock = None
+        if console is not None and console is not _internal_console:
+            console.close()
+            console = None
+        if log_fd is not None:
+            os.close(log_fd)
+        mid_reaped = False
+        try:
+            if cg is not None:
+                try:
+                    cg.add_pid(mid)
+                except Exception as e:  # noqa: BLE001
+                    raise _cgroup_error(e)
+            channel.send(sock, type="go")
+            while True:
+                try:
+                    msg = channel.recv(sock)
+                except (channel.ChannelClosed, ConnectionResetError):
+                    if not mid_reaped:
+                        os.waitpid(mid, 0)
+                        mid_reaped = True
+                    raise RuncPyError("container init exited during create without "
+                                      "reporting why")
+                t = msg.get("type")
+                if t == "userns":
+                    _write_mappings(mid, plan)
+                    channel.send(sock, type="mapped")
+                elif t == "pid":
+                    init_pid = msg["pid"]
+                    st = S.proc_stat(init_pid)
+                    c.data["pid"] = init_pid
+                    c.priv["pid_start"] = st[1] if st else None
+                    c.save()
+                    os.waitpid(mid, 0)
+                    mid_reaped = True
+                elif t == "hooks":
+                    hstate = dict(c.oci_state(), status="creating", pid=init_pid)
+                    hstate = {k: v for k, v in hstate.items()
+                              if k not in ("rootfs", "created", "owner")}
+                    try:
+                        from .hooks import run_hooks
+                        run_hooks("prestart", plan.hooks.get("prestart"), hstate)
+                        run_hooks("createRuntime", plan.hooks.get("createRuntime"), hstate)
+                    except RuncPyError:
+                        channel.send(sock, type="abort")
+                        raise
+                    channel.send(sock, type="ok", state=hstate)
+                elif t == "created":
+                    break
+                elif t == "error":
+                    raise error_from_dict(msg["error"])
+        finally:
+            if not mid_reaped:
+                try:
+                    os.waitpid(mid, 0)
+                except ChildProcessError:
+                    pass
+        c.data["status"] = "created"
+        c.priv["hooks"] = {k: v for k, v in plan.hooks.items() if k in ("poststart", "poststop")}
+        c.priv["no_new_keyring"] = no_new_keyring
+        c.save()
+        if pid_file:
+            _write_pid_file(pid_file, init_pid)
+        if not _keep_sock:
+            sock.close()
+        return c
+    except BaseException:
+        if init_pid:
+            try:
+                os.kill(init_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_gone(init_pid)
+        if cg is not None:
+            try:
+                cg.destroy()
+            except Exception:  # noqa: BLE001
+                pass
+        c.remove()
+        raise
+    finally:
+        if sock is not None and not _keep_sock:
+            sock.close()
+        if child_sock is not None:
+            child_sock.close()
+
+
+def S_console_connect(path):
+    from .console import connect
+    return connect(path)
+
+
+def _write_mappings(pid, plan):
+    for name, maps in (("uid_map", plan.uid_mappings), ("gid_map", plan.gid_mappings)):
+        data = "".join(f"{c} {h} {n}\n" for c, h, n in maps)
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(data)
+        except OSError as e:
+            raise StepError("id-mappings", field=f"linux.{name[:3]}Mappings", syscall="write",
+                            path=f"/proc/{pid}/{name}", errno=e.errno,
+                            hint="each range must map host ids that exist and not overlap")
+
+
+def _wait_gone(pid, timeout=5.0):
+    """Wait for pid to die (reap it if it is our child)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            r, _ = os.waitpid(pid, os.WNOHANG)
+            if r == pid:
+                return True
+        except ChildProcessError:
+            if not S.pid_alive(pid):
+                return True
+        time.sleep(0.002)
+    return False
+
+
+def load(opts, cid):
+    S.validate_id(cid)
+    return S.Container(opts.root, cid).load()
+
+
+def start(opts, cid):
+    c = load(opts, cid)
+    c.lock()
+    try:
+        c.require("start", "created")
+        fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    data = os.read(fd, 1)
+                except BlockingIOError:
+                    data = None
+                if data:
+                    break
+                if not S.pid_alive(c.pid, c.priv.get("pid_start")):
+                    raise StateError(f"cannot start container {cid!r}: its init process died")
+                if time.monotonic() > deadline:
+                    raise StateError(f"cannot start container {cid!r}: init did not answer")
+                time.sleep(0.0002)
+        finally:
+            os.close(fd)
+        try:
+            os.unlink(c.fifo_path)
+        except FileNotFoundError:
+            pass
+        c.data["status"] = "running"
+        c.save()
+    finally:
+        c.unlock()
+    hooks = c.priv.get("hooks", {}).get("poststart")
+    if hooks:
+        from .hooks import run_hooks
+        try:
+            run_hooks("poststart", hooks, _hook_state(c, "running"))
+        except RuncPyError:
+            try:
+                os.kill(c.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            raise
+    return c
+
+
+def _hook_state(c, status):
+    st = c.oci_state()
+    st["status"] = status
+    return {k: v for k, v in st.items() if k not in ("rootfs", "created", "owner")}
+
+
+def state(opts, cid):
+    return load(opts, cid).oci_state()
+
+
+def kill(opts, cid, sig, all_procs=False):
+    c = load(opts, cid)
+    st = c.status()
+    if st not in ("created", "running", "paused"):
+        raise StateError(f"cannot kill container {cid!r}: container is {st}")
+    if all_procs and c.priv.get("cgroup"):
+        from .cgroups import Cgroup
+        for p in Cgroup.from_dict(c.priv["cgroup"]).pids():
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        return
+    try:
+        os.kill(c.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def delete(opts, cid, force=False):
+    c = S.Container(opts.root, cid)
+    S.validate_id(cid)
+    try:
+        c.load()
+    except NotFoundError:
+        raise
+    st = c.status()
+    if st in ("created", "running", "paused", "creating"):
+        if not force:
+            raise StateError(f"cannot delete container {cid!r}: container is {st} "
+                             f"(stop it first, or use --force)")
+        _kill_all(c)
+    _destroy(opts, c)
+
+
+def _kill_all(c):
+    cg = None
+    if c.priv.get("cgroup"):
+        try:
+            from .cgroups import Cgroup
+            cg = Cgroup.from_dict(c.priv["cgroup"])
+        except Exception:  # noqa: BLE001
+            cg = None
+    if cg is not None:
+        try:
+            cg.thaw()
+        except Exception:  # noqa: BLE001
+            pass
+    if c.pid and S.pid_alive(c.pid, c.priv.get("pid_start")):
+        try:
+            os.kill(c.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _wait_gone(c.pid)
+
+
+def _destroy(opts, c):
+    cgd = c.priv.get("cgroup")
+    if cgd:
+        try:
+            from .cgroups import Cgroup
+            Cgroup.from_dict(cgd).destroy()
+        except ImportError:
+            pass
+        except Exception as e:  # noqa: BLE001
+            _warn(opts, f"removing cgroup of {c.id}: {e}")
+    hooks = c.priv.get("hooks", {}).get("poststop")
+    c.remove()
+    if hooks:
+        from .hooks import run_hooks
+        run_hooks("poststop", hooks, _hook_state(c, "stopped"), warn=lambda m: _warn(opts, m))
+
+
+def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_socket=None,
+        no_pivot=False, no_new_keyring=False, preserve_fds=0, no_subreaper=False):
+    from .spec.load import load_bundle
+    _, doc = load_bundle(bundle)
+    terminal = bool((doc.get("process") or {}).get("terminal"))
+    internal = None
+    if terminal and not console_socket:
+        if detach:
+            raise UsageError("cannot allocate a terminal when detaching without "
+                             "--console-socket")
+        internal, internal_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM |
+                                                    socket.SOCK_CLOEXEC)
+    if not detach and not no_subreaper:
+        from .syscalls import linux as L
+        L.prctl(L.PR_SET_CHILD_SUBREAPER, 1)
+    forwarded = []
+
+    def forward(signo, _frame):
+        forwarded.append(signo)
+        if c_holder:
+            try:
+                os.kill(c_holder[0].pid, signo)
+            except ProcessLookupError:
+                pass
+    c_holder = []
+    if not detach:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                  signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(s, forward)
+    c = create(opts, cid, bundle, pid_file=pid_file, console_socket=console_socket,
+               no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+               _internal_console=internal_peer if internal else None)
+    c_holder.append(c)
+    master = None
+    if internal is not None:
+        from .console import recv_master
+        internal_peer.close()
+        master = recv_master(internal)
+        internal.close()
+    try:
+        start(opts, cid)
+    except BaseException:
+        try:
+            delete(opts, cid, force=True)
+        except RuncPyError:
+            pass
+        raise
+    if detach:
+        return 0
+    pid = c.pid
+    if master is not None:
+        from .console import proxy
+        proxy(master, lambda: S.pid_alive(pid))
+    status = _wait_child(pid)
+    if not keep:
+        try:
+            delete(opts, cid, force=True)
+        except RuncPyError as e:
+            _warn(opts, str(e))
+    return status
+
+
+def _wait_child(pid):
+    while True:
+        try:
+            r, st = os.waitpid(pid, 0)
+        except ChildProcessError:
+            # not our child (subreaper disabled): poll until it is gone
+            while S.pid_alive(pid):
+                time.sleep(0.01)
+            return 0
+        except InterruptedError:
+            continue
+        if r == pid:
+            if os.WIFEXITED(st):
+                return os.WEXITSTATUS(st)
+            if os.WIFSIGNALED(st):
+                return 128 + os.WTERMSIG(st)

@@ -1,0 +1,23 @@
+"""The sync channel between the runtime and the container's processes: a
+SOCK_SEQPACKET socketpair carrying one JSON object per packet."""
+import json
+import socket
+
+
+class ChannelClosed(Exception):
+    pass
+
+
+def pair():
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+
+
+def send(sock, **msg):
+    sock.send(json.dumps(msg).encode())
+
+
+def recv(sock):
+    data = sock.recv(1 << 20)
+    if not data:
+        raise ChannelClosed()
+    return json.loads(data)

@@ -1,0 +1,586 @@
+"""The container's side of `create`: the intermediate process (joins and
+unshares namespaces, forks the init) and the init itself (walks the plan:
+mounts, devices, pivot_root, masks, then waits on the exec fifo and execs
+the user's program).  Every step failure becomes a StepError naming the
+plan step, config field, syscall, path and errno, sent to the runtime over
+the sync channel; these functions never return."""
+import errno
+import os
+import signal
+import stat
+import sys
+
+from .. import mounts as M
+from ..errors import RuncPyError, StepError
+from ..plan.compile import NS_FLAGS
+from ..syscalls import linux as L
+from . import channel
+
+_CATCH = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+          signal.SIGUSR2)
+
+
+class Ctx:
+    """What the init needs besides the plan (from the command line)."""
+
+    def __init__(self, cid, state_dir, console_fd=None, preserve_fds=0,
+                 no_new_keyring=False, log_fd=None, cgroup=None, exec_fifo=True):
+        self.cid = cid
+        self.state_dir = state_dir
+        self.console_fd = console_fd
+        self.preserve_fds = preserve_fds
+        self.no_new_keyring = no_new_keyring
+        self.log_fd = log_fd
+        self.cgroup = cgroup
+        self.exec_fifo = exec_fifo
+
+
+def _die_with(sock, err):
+    try:
+        if isinstance(err, RuncPyError):
+            channel.send(sock, type="error", error=err.to_dict())
+        else:
+            channel.send(sock, type="error",
+                         error={"kind": "RuncPyError",
+                                "message": f"{type(err).__name__}: {err}"})
+    except OSError:
+        pass
+    os._exit(1)
+
+
+def _oserr(step, field, e, syscall=None, path=None):
+    return StepError(step, field=field, syscall=getattr(e, "syscall", None) or syscall,
+                     path=path or e.filename, errno=e.errno)
+
+
+def _cloexec_sweep(keep_below):
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= keep_below:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass
+
+
+# ---------------------------------------------------------------- stage 1
+
+def intermediate(plan, ctx, sock):
+    try:
+        msg = channel.recv(sock)
+        if msg.get("type") != "go":
+            os._exit(1)
+        _cloexec_sweep(3 + ctx.preserve_fds)
+        for t, p in plan.namespaces:
+            if p is None:
+                continue
+            try:
+                fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    L.setns(fd, NS_FLAGS[t], p)
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                raise _oserr("join-namespace", "linux.namespaces", e, "setns", p)
+        flags = plan.unshare_flags
+        if flags & L.CLONE_NEWUSER:
+            try:
+                L.unshare(L.CLONE_NEWUSER)
+            except OSError as e:
+                raise _oserr("unshare", "linux.namespaces[user]", e, "unshare(CLONE_NEWUSER)")
+            channel.send(sock, type="userns")
+            if channel.recv(sock).get("type") != "mapped":
+                os._exit(1)
+            try:
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
+            except OSError as e:
+                raise _oserr("become-root", "linux.uidMappings", e, "setresuid(0)")
+            flags &= ~L.CLONE_NEWUSER
+        if flags:
+            try:
+                L.unshare(flags)
+            except OSError as e:
+                names = [n for n, f in NS_FLAGS.items() if f & flags]
+                raise _oserr("unshare", "linux.namespaces", e,
+                             "unshare(" + "|".join("CLONE_NEW" + n.upper() for n in names) + ")")
+        if plan.time_offsets:
+            try:
+                with open("/proc/self/timens_offsets", "w") as f:
+                    for clock, off in plan.time_offsets.items():
+                        cid = {"monotonic": 1, "boottime": 7}.get(clock, clock)
+                        f.write(f"{cid} {off.get('secs', 0)} {off.get('nanosecs', 0)}\n")
+            except OSError as e:
+                raise _oserr("time-offsets", "linux.timeOffsets", e, "write",
+                             "/proc/self/timens_offsets")
+        pid = os.fork()
+        if pid == 0:
+            container_init(plan, ctx, sock)
+        channel.send(sock, type="pid", pid=pid)
+        os._exit(0)
+    except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
+        _die_with(sock, e)
+
+
+# ---------------------------------------------------------------- stage 2
+
+def container_init(plan, ctx, sock):
+    try:
+        for s in _CATCH:
+            signal.signal(s, lambda signo, _f: os._exit(128 + signo))
+        os.setsid() if plan.process and plan.process.terminal else None
+        init = _Init(plan, ctx, sock)
+        init.run()
+    except BaseException as e:  # noqa: BLE001
+        _die_with(sock, e)
+    os._exit(1)
+
+
+def _statvfs_flags(path):
+    """Mount flags currently in force at path (to keep locked flags on
+    remount, as the kernel requires inside user namespaces)."""
+    f = os.statvfs(path).f_flag
+    out = 0
+    for st, ms in ((os.ST_RDONLY, L.MS_RDONLY), (os.ST_NOSUID, L.MS_NOSUID),
+                   (os.ST_NODEV, L.MS_NODEV), (os.ST_NOEXEC, L.MS_NOEXEC),
+                   (os.ST_NOATIME, L.MS_NOATIME), (os.ST_NODIRATIME, L.MS_NODIRATIME),
+                   (os.ST_RELATIME, L.MS_RELATIME)):
+        if f & st:
+            out |= ms
+    return out
+
+
+class _Init:
+    def __init__(self, plan, ctx, sock):
+        self.plan = plan
+        self.ctx = ctx
+        self.sock = sock
+        self.rootfs = plan.rootfs
+        self.userns = bool(plan.uid_mappings) or any(t == "user" for t, _ in plan.namespaces)
+        self.state_fd = os.open(ctx.state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def preload(self):
+        """Import now everything used after pivot_root: from then on the
+        interpreter's files are out of reach (the container's root is /)."""
+        import fcntl, json, resource, socket, termios, time  # noqa: F401,E401
+        from .. import console  # noqa: F401
+        plan, proc = self.plan, self.plan.process
+        if plan.hooks.get("startContainer") or plan.hooks.get("createContainer"):
+            from .. import hooks  # noqa: F401
+            import subprocess  # noqa: F401
+        if proc is not None and proc.capabilities is not None:
+            from .. import caps  # noqa: F401
+        if plan.seccomp:
+            from .. import seccomp  # noqa: F401
+            if hasattr(seccomp, "preload"):
+                seccomp.preload()
+
+    def run(self):
+        plan = self.plan
+        self.preload()
+        # mounts and devices, in the new mount namespace, before pivot_root
+        for step in plan.pre_pivot:
+            self.do(step)
+        channel.send(self.sock, type="hooks")   # prestart + createRuntime run in the runtime
+        reply = channel.recv(self.sock)
+        if reply.get("type") != "ok":
+            os._exit(1)
+        if plan.hooks.get("createContainer"):
+            from ..hooks import run_hooks
+            run_hooks("createContainer", plan.hooks["createContainer"], reply.get("state", {}))
+        self.pivot()
+        if plan.process and plan.process.terminal:
+            self.console()
+        for step in plan.post_pivot:
+            self.do(step)
+        proc = plan.process
+        exe = None
+        if proc is not None:
+            exe = self.prepare_process(proc)
+        if not self.ctx.no_new_keyring:
+            try:
+                L.keyctl_join(f"_ses.{self.ctx.cid}")
+            except OSError as e:
+                if e.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EDQUOT):
+                    raise _oserr("session-keyring", "(--no-new-keyring)", e)
+        channel.send(self.sock, type="created")
+        self.sock.close()
+        # wait for `start`
+        fd = os.open("exec.fifo", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.state_fd)
+        os.write(fd, b"0")
+        os.close(fd)
+        os.close(self.state_fd)
+        self.exec_process(proc, exe, reply.get("state", {}))
+
+    # ------------------------------------------------------------ steps
+    def do(self, step):
+        fn = getattr(self, "op_" + step.op.replace("-", "_"))
+        try:
+            fn(**step.args)
+        except RuncPyError:
+            raise
+        except M.EscapeError as e:
+            raise StepError(step.op, str(e), field=step.field)
+        except OSError as e:
+            raise _oserr(step.op, step.field, e)
+
+    def op_rootfs_propagation(self, flags, value):
+        L.mount(None, "/", None, value)
+
+    def op_bind_rootfs(self, path):
+        L.mount(path, path, None, L.MS_BIND | L.MS_REC)
+
+    def _target(self, dest):
+        return M.secure_join(self.rootfs, dest)
+
+    def op_mount(self, destination, type, source, flags, flag_names, data, propagation,
+                 recursive):
+        target = self._target(destination)
+        if flags & L.MS_BIND:
+            src_is_dir = os.path.isdir(source)
+            if src_is_dir:
+                os.makedirs(target, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                if not os.path.exists(target):
+                    os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+            L.mount(source, target, None, L.MS_BIND | (flags & L.MS_REC))
+            extra = flags & ~(L.MS_BIND | L.MS_REC | L.MS_REMOUNT)
+            if extra or data:
+                if self.userns:  # keep the flags the kernel locked on this mount
+                    extra |= _statvfs_flags(target) & ~L.MS_RDONLY
+                L.mount(None, target, None, L.MS_BIND | L.MS_REMOUNT | extra, data or None)
+            if "rro" in recursive:
+                r = L.lib.nsu_mount_setattr_ro(-100, target.encode(), 1)
+                if r < 0:
+                    raise L.SyscallError(-r, "mount_setattr(MOUNT_ATTR_RDONLY, AT_RECURSIVE)",
+                                         target)
+        elif type == "cgroup":
+            self.mount_cgroup_v1(target, flags, data)
+        else:
+            os.makedirs(target, exist_ok=True)
+            try:
+                L.mount(source or type, target, type, flags, data or None)
+            except OSError as e:
+                if type == "sysfs" and e.errno == errno.EPERM and self.userns:
+                    # a user namespace without its own network namespace cannot
+                    # mount sysfs: bind the host's read-only instead (as runc does)
+                    L.mount("/sys", target, None, L.MS_BIND | L.MS_REC)
+                    L.mount(None, target, None, L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY |
+                            _statvfs_flags(target))
+                elif type == "mqueue" and e.errno in (errno.EPERM, errno.EINVAL):
+                    L.mount("/dev/mqueue", target, None, L.MS_BIND | L.MS_REC)
+                else:
+                    raise
+        for p in propagation:
+            L.mount(None, target, None, p)
+
+    def mount_cgroup_v1(self, target, flags, data):
+        """`type: cgroup` on this host's layout: cgroup2 where the host is
+        pure v2; otherwise a tmpfs with each hierarchy bound in, showing the
+        container's own cgroup, read-only if asked."""
+        os.makedirs(target, exist_ok=True)
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            L.mount("cgroup2", target, "cgroup2", flags, None)
+            return
+        L.mount("tmpfs", target, "tmpfs", flags & ~L.MS_RDONLY, "mode=755")
+        paths = (self.ctx.cgroup or {}).get("paths", {}) if isinstance(
+            self.ctx.cgroup, dict) else {}
+        for name in sorted(os.listdir("/sys/fs/cgroup")):
+            host = os.path.join("/sys/fs/cgroup", name)
+            if os.path.islink(host):
+                os.symlink(os.readlink(host), os.path.join(target, name))
+                continue
+            if not os.path.ismount(host):
+                continue
+            sub = paths.get(name)
+            src = sub if sub and os.path.isdir(sub) else host
+            dst = os.path.join(target, name)
+            os.makedirs(dst, exist_ok=True)
+            L.mount(src, dst, None, L.MS_BIND | L.MS_REC)
+            L.mount(None, dst, None, L.MS_BIND | L.MS_REMOUNT | L.MS_NOSUID | L.MS_NODEV |
+                    L.MS_NOEXEC | (flags & L.MS_RDONLY))
+        if flags & L.MS_RDONLY:
+            L.mount(None, target, None, L.MS_REMOUNT | L.MS_RDONLY | (flags & ~L.MS_RDONLY),
+                    "mode=755")
+
+    def op_device(self, path, type, major, minor, mode, uid, gid, default=False):
+        target = self._target(path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if self.userns or self.plan.dev_is_bind:
+            if default and self.plan.dev_is_bind:
+                return
+            if not os.path.exists(target):
+                os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o000))
+            L.mount(path, target, None, L.MS_BIND)
+            return
+        kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[type]
+        if os.path.lexists(target):
+            if default:
+                return
+            os.unlink(target)
+        os.mknod(target, kind | (mode & 0o7777), os.makedev(major, minor))
+        os.chmod(target, mode & 0o7777)
+        os.chown(target, uid, gid)
+
+    def op_dev_symlinks(self, links):
+        for src, dst in links:
+            target = self._target(dst)
+            if os.path.lexists(target):
+                continue
+            try:
+                os.symlink(src, target)
+            except FileNotFoundError:
+                pass  # no /dev directory: nothing to link
+
+    def op_ptmx(self):
+        if self.plan.dev_is_bind:
+            return
+        pts = self._target("/dev/pts/ptmx")
+        if not os.path.exists(pts):
+            return
+        ptmx = self._target("/dev/ptmx")
+        if os.path.lexists(ptmx):
+            os.unlink(ptmx)
+        os.symlink("pts/ptmx", ptmx)
+
+    def pivot(self):
+        root = self.rootfs
+        try:
+            if self.plan.no_pivot:
+                os.chdir(root)
+                L.mount(root, "/", None, L.MS_MOVE)
+                os.chroot(".")
+                os.chdir("/")
+                return
+            old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+            new = os.open(root, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+            os.fchdir(new)
+            L.pivot_root(".", ".")
+            os.fchdir(old)
+            L.mount(None, ".", None, L.MS_SLAVE | L.MS_REC)
+            L.umount2(".", L.MNT_DETACH)
+            os.chdir("/")
+            os.close(old)
+            os.close(new)
+        except OSError as e:
+            raise _oserr("pivot-root" if not self.plan.no_pivot else "move-root", "root.path",
+                         e, path=root)
+
+    def console(self):
+        p = self.plan.process
+        try:
+            master, slave = os.openpty()
+            if p.console_size:
+                from ..console import set_size
+                set_size(master, *p.console_size)
+            name = os.ttyname(slave)
+            if not os.path.exists("/dev/console"):
+                os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+            L.mount(name, "/dev/console", None, L.MS_BIND)
+        except OSError as e:
+            raise _oserr("console", "process.terminal", e)
+        if self.ctx.console_fd is None:
+            raise StepError("console", "process.terminal is true but there is no console "
+                            "socket to send the terminal to", field="process.terminal",
+                            hint="pass --console-socket, or set process.terminal to false")
+        import socket
+        s = socket.socket(fileno=self.ctx.console_fd)
+        from ..console import send_master
+        send_master(s, master)
+        s.close()
+        os.close(master)
+        import fcntl
+        import termios
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if slave > 2:
+            os.close(slave)
+
+    def op_mask(self, path):
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                L.mount("tmpfs", path, "tmpfs", L.MS_RDONLY, None)
+            else:
+                L.mount("/dev/null", path, None, L.MS_BIND)
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                raise
+
+    def op_readonly_path(self, path):
+        try:
+            L.mount(path, path, None, L.MS_BIND | L.MS_REC)
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                return
+            raise
+        L.mount(None, path, None, L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | L.MS_REC |
+                _statvfs_flags(path))
+
+    def op_sysctl(self, key, value):
+        path = "/proc/sys/" + key.replace(".", "/")
+        with open(path, "w") as f:
+            f.write(value)
+
+    def op_hostname(self, name):
+        L.sethostname(name)
+
+    def op_domainname(self, name):
+        L.setdomainname(name)
+
+    def op_readonly_root(self):
+        L.mount(None, "/", None, L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | _statvfs_flags("/"))
+
+    # ------------------------------------------------------------ process
+    def prepare_process(self, proc):
+        """Everything about the process that can fail is checked here, at
+        create time: the executable, rlimits, oom score, cwd."""
+        env = dict(e.split("=", 1) for e in proc.env)
+        exe = _lookup(proc.args[0], env.get("PATH"))
+        for name, res, soft, hard in proc.rlimits:
+            import resource
+            try:
+                resource.setrlimit(res, (_inf(soft), _inf(hard)))
+            except (OSError, ValueError) as e:
+                raise StepError("setrlimit", f"setrlimit {name} soft={soft} hard={hard}: {e}",
+                                field="process.rlimits", syscall="setrlimit",
+                                errno=getattr(e, "errno", None),
+                                hint="limits above the hard limit need CAP_SYS_RESOURCE")
+        if proc.oom_score_adj is not None:
+            try:
+                with open("/proc/self/oom_score_adj", "w") as f:
+                    f.write(str(proc.oom_score_adj))
+            except OSError as e:
+                raise _oserr("oom-score-adj", "process.oomScoreAdj", e, "write",
+                             "/proc/self/oom_score_adj")
+        if not os.path.isdir(proc.cwd):
+            try:
+                os.makedirs(proc.cwd, 0o755, exist_ok=True)
+            except OSError as e:
+                raise _oserr("cwd", "process.cwd", e, "mkdir", proc.cwd)
+        if self.plan.personality:
+            dom = self.plan.personality.get("domain")
+            val = {"LINUX": 0x0000, "LINUX32": 0x0008}.get(dom)
+            if val is None:
+                raise StepError("personality", f"unknown domain {dom!r}",
+                                field="linux.personality.domain")
+            L.personality(val)
+        return exe
+
+    def exec_process(self, proc, exe, state):
+        """After `start`: startContainer hooks, user, capabilities, seccomp,
+        exec.  Failures here go to stderr and the log (start already
+        returned)."""
+        try:
+            if self.plan.hooks.get("startContainer"):
+                from ..hooks import run_hooks
+                state = dict(state, status="created")
+                run_hooks("startContainer", self.plan.hooks["startContainer"], state)
+            env = dict(e.split("=", 1) for e in proc.env)
+            self.switch_user(proc, env)
+            for s in _CATCH + (signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(s, signal.SIG_DFL)
+            os.execve(exe, proc.args, env)
+        except BaseException as e:  # noqa: BLE001
+            msg = str(e) if isinstance(e, RuncPyError) else (
+                f"exec {proc.args[0]}: {e.strerror}" if isinstance(e, OSError) else str(e))
+            _log_late(self.ctx.log_fd, msg)
+            os._exit(127 if isinstance(e, OSError) and e.errno == errno.ENOENT else
+                     126 if isinstance(e, OSError) else 1)
+
+    def switch_user(self, proc, env):
+        caps_mod = sets = None
+        if proc.capabilities is not None:
+            from .. import caps as caps_mod
+            sets = caps_mod.parse(proc.capabilities)
+        seccomp_filter = None
+        if self.plan.seccomp:
+            from .. import seccomp as seccomp_mod
+            seccomp_filter = seccomp_mod.compile(self.plan.seccomp)
+        if seccomp_filter is not None and not proc.no_new_privileges:
+            seccomp_mod.load(seccomp_filter)  # needs CAP_SYS_ADMIN: before caps drop
+            seccomp_filter = None
+        try:
+            os.setgroups(proc.additional_gids)
+        except OSError as e:
+            if not (self.userns and e.errno == errno.EPERM):
+                raise _oserr("setgroups", "process.user.additionalGids", e, "setgroups")
+        if sets is not None:
+            caps_mod.drop_bounding(sets)
+            caps_mod.prepare_user_switch()
+        try:
+            os.setresgid(proc.gid, proc.gid, proc.gid)
+            os.setresuid(proc.uid, proc.uid, proc.uid)
+        except OSError as e:
+            raise _oserr("setuid", "process.user", e, "setresuid/setresgid")
+        if sets is not None:
+            caps_mod.finish_user_switch()
+            caps_mod.apply(sets)
+        if proc.umask is not None:
+            os.umask(proc.umask)
+        else:
+            os.umask(0o022)
+        if "HOME" not in env:
+            env["HOME"] = _home_of(proc.uid)
+        os.chdir(proc.cwd)
+        if proc.no_new_privileges:
+            L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
+        if seccomp_filter is not None:
+            seccomp_mod.load(seccomp_filter)
+
+
+def _inf(v):
+    return -1 if v >= 2**64 - 1 else v
+
+
+def _home_of(uid):
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(":")
+                if len(parts) >= 6 and parts[2] == str(uid):
+                    return parts[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def _lookup(prog, path_env):
+    if "/" in prog:
+        candidates = [prog]
+    else:
+        dirs = (path_env if path_env is not None else
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(":")
+        candidates = [os.path.join(d or ".", prog) for d in dirs]
+    for c in candidates:
+        try:
+            st = os.stat(c)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+            return c
+        if "/" in prog:
+            raise StepError("exec", f'exec: "{prog}": permission denied',
+                            field="process.args[0]", errno=errno.EACCES)
+    if "/" in prog:
+        raise StepError("exec", f'exec: "{prog}": no such file or directory',
+                        field="process.args[0]", errno=errno.ENOENT)
+    raise StepError("exec", f'exec: "{prog}": executable file not found in $PATH',
+                    field="process.args[0]", errno=errno.ENOENT)
+
+
+def _log_late(log_fd, msg):
+    try:
+        os.write(2, f"runc-py: {msg}\n".encode())
+    except OSError:
+        pass
+    if log_fd is not None:
+        import json
+        import time
+        line = json.dumps({"level": "error", "msg": msg,
+                           "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        try:
+            os.write(log_fd, (line + "\n").encode())
+        except OSError:
+            pass

@@ -1,0 +1,182 @@
+"""Container state on disk: <root>/<id>/state.json (+ exec.fifo while the
+container is `created`, + config.json: the config as it was at create time).
+
+Writes go to a temp file renamed into place.  The status is never trusted
+from the file alone: it is derived from the kernel (is the init pid alive,
+with the same start time, not a zombie?), the exec fifo, and the freezer,
+so a reused pid or a crashed runtime is never mistaken for a live
+container.  Legal transitions are checked in `require()`."""
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+
+from .errors import NotFoundError, StateError, UsageError
+
+ID_RE = re.compile(r"^[\w+\-.]+$")
+STATE_FILE = "state.json"
+FIFO = "exec.fifo"
+
+
+def validate_id(cid):
+    if not cid:
+        raise UsageError("container id cannot be empty")
+    if not ID_RE.match(cid) or cid in (".", "..") or len(cid) > 1024:
+        raise UsageError(f"invalid container id {cid!r}: use letters, digits, '_', '+', '-' "
+                         f"and '.'")
+
+
+def proc_stat(pid, proc="/proc"):
+    """-> (state letter, start time in clock ticks) or None if no such pid."""
+    try:
+        with open(f"{proc}/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError:
+        return None
+    rest = data[data.rindex(b")") + 2:].split()
+    return rest[0].decode(), int(rest[19])
+
+
+def pid_alive(pid, start_time=None, proc="/proc"):
+    if not pid or pid <= 0:
+        return False
+    st = proc_stat(pid, proc)
+    if st is None or st[0] in ("Z", "X"):
+        return False
+    if start_time is not None and st[1] != start_time:
+        return False
+    return True
+
+
+class Container:
+    """A handle on one container's state directory."""
+
+    def __init__(self, root, cid):
+        self.root = root
+        self.id = cid
+        self.dir = os.path.join(root, cid)
+        self.data = None
+        self._lock_fd = None
+
+    # -- files ------------------------------------------------------------
+    @property
+    def fifo_path(self):
+        return os.path.join(self.dir, FIFO)
+
+    def exists(self):
+        return os.path.isdir(self.dir)
+
+    def load(self):
+        try:
+            with open(os.path.join(self.dir, STATE_FILE)) as f:
+                self.data = json.load(f)
+        except FileNotFoundError:
+            if not self.exists():
+                raise NotFoundError(f"container {self.id!r} does not exist")
+            # directory without state: a create that died before writing it
+            self.data = {"ociVersion": "1.2.0", "id": self.id, "status": "creating",
+                         "pid": 0, "bundle": "", "_runtime": {}}
+        except ValueError:
+            raise StateError(f"container {self.id!r}: state file is corrupt")
+        return self
+
+    def save(self):
+        tmp = os.path.join(self.dir, f".{STATE_FILE}.{os.getpid()}")
+        with open(tmp, "w") as f:
+            json.dump(self.data, f)
+        os.replace(tmp, os.path.join(self.dir, STATE_FILE))
+
+    def lock(self):
+        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._lock_fd = fd
+        return self
+
+    def unlock(self):
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- derived status ---------------------------------------------------
+    @property
+    def priv(self):
+        return self.data.setdefault("_runtime", {})
+
+    @property
+    def pid(self):
+        return self.data.get("pid") or 0
+
+    def status(self):
+        d = self.data
+        if d.get("status") == "creating":
+            creator = self.priv.get("creator_pid")
+            if creator and pid_alive(creator, self.priv.get("creator_start")):
+                return "creating"
+            return "stopped"
+        if not pid_alive(self.pid, self.priv.get("pid_start")):
+            return "stopped"
+        if os.path.exists(self.fifo_path):
+            return "created"
+        if self.priv.get("paused") and self._frozen():
+            return "paused"
+        return "running"
+
+    def _frozen(self):
+        cg = self.priv.get("cgroup")
+        if not cg:
+            return False
+        try:
+            from .cgroups import Cgroup
+            return Cgroup.from_dict(cg).freezer_state() == "FROZEN"
+        except Exception:
+            return False
+
+    def oci_state(self):
+        """The OCI state JSON (runtime.md#state) plus runc's extra fields."""
+        status = self.status()
+        d = self.data
+        out = {"ociVersion": d.get("ociVersion", "1.2.0"), "id": self.id, "status": status,
+               "pid": self.pid if status in ("created", "running", "paused") else 0,
+               "bundle": d.get("bundle", "")}
+        if d.get("annotations"):
+            out["annotations"] = d["annotations"]
+        p = self.priv
+        out["rootfs"] = p.get("rootfs", "")
+        out["created"] = p.get("created", "")
+        out["owner"] = ""
+        return out
+
+    def require(self, op, *allowed):
+        st = self.status()
+        if st not in allowed:
+            raise StateError(f"cannot {op} container {self.id!r}: container is {st}"
+                             + (f" (must be {' or '.join(allowed)})" if allowed else ""))
+        return st
+
+
+def list_containers(root):
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    out = []
+    for n in names:
+        if n.startswith(".") or not os.path.isdir(os.path.join(root, n)):
+            continue
+        try:
+            out.append(Container(root, n).load())
+        except (NotFoundError, StateError):
+            continue
+    return out
+
+
+def now_rfc3339():
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"

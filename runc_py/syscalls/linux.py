@@ -1,0 +1,71 @@
+"""Real syscalls through the cffi helper (native/nsutil.c).  Thin: argument
+conversion and errno -> SyscallError, nothing else."""
+import os
+
+from .._native import ffi, lib
+
+from .consts import *  # noqa: F401,F403
+
+
+class SyscallError(OSError):
+    def __init__(self, err, syscall, path=None):
+        super().__init__(err, os.strerror(err), path)
+        self.syscall = syscall
+
+
+def _check(ret, syscall, path=None):
+    if ret < 0:
+        raise SyscallError(-ret, syscall, path)
+    return ret
+
+
+def _b(s):
+    if s is None:
+        return ffi.NULL
+    return s.encode() if isinstance(s, str) else s
+
+
+def unshare(flags):
+    _check(lib.nsu_unshare(flags), "unshare")
+
+
+def setns(fd, nstype=0, path=None):
+    _check(lib.nsu_setns(fd, nstype), "setns", path)
+
+
+def mount(source, target, fstype, flags=0, data=None):
+    _check(lib.nsu_mount(_b(source), _b(target), _b(fstype), flags, _b(data)), "mount", target)
+
+
+def umount2(target, flags=0):
+    _check(lib.nsu_umount2(_b(target), flags), "umount2", target)
+
+
+def pivot_root(new_root, put_old):
+    _check(lib.nsu_pivot_root(_b(new_root), _b(put_old)), "pivot_root", new_root)
+
+
+def sethostname(name):
+    b = name.encode()
+    _check(lib.nsu_sethostname(b, len(b)), "sethostname")
+
+
+def setdomainname(name):
+    b = name.encode()
+    _check(lib.nsu_setdomainname(b, len(b)), "setdomainname")
+
+
+def prctl(option, a2=0, a3=0, a4=0, a5=0):
+    return _check(lib.nsu_prctl(option, a2, a3, a4, a5), "prctl")
+
+
+def personality(persona):
+    return _check(lib.nsu_personality(persona), "personality")
+
+
+def keyctl_join(name=None):
+    return _check(lib.nsu_keyctl_join(_b(name)), "keyctl(KEYCTL_JOIN_SESSION_KEYRING)")
+
+
+def pidfd_open(pid):
+    return _check(lib.nsu_pidfd_open(pid, 0), "pidfd_open")
