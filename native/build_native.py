@@ -28,3 +28,18 @@ if __name__ == "__main__":
     import shutil, glob
     for so in glob.glob(os.path.join(os.path.dirname(HERE), "build", "native", "runc_py", "_native*.so")):
         shutil.copy(so, os.path.join(os.path.dirname(HERE), "runc_py"))
+
+
+def build_exec_helper(out_dir=None):
+    """Build the static exec helper (native/exec_helper.c) next to the
+    package: runc_py/_exec_helper."""
+    import subprocess
+    root = os.path.dirname(HERE)
+    out = os.path.join(out_dir or os.path.join(root, "runc_py"), "_exec_helper")
+    subprocess.run(["gcc", "-static", "-Os", "-s", "-o", out,
+                    os.path.join(HERE, "exec_helper.c")], check=True)
+    return out
+
+
+if __name__ == "__main__":
+    build_exec_helper()

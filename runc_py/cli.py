@@ -44,6 +44,46 @@ COMMANDS = {
              "no-pivot": ("no_pivot", False)},
     "validate": {"bundle": ("bundle", True), "b": ("bundle", True)},
     "features": {},
+    "exec": {"console-socket": ("console_socket", True), "pidfd-socket": ("pidfd_socket", True),
+             "cwd": ("cwd", True), "env": ("env", "multi"), "e": ("env", "multi"),
+             "tty": ("tty", False), "t": ("tty", False), "user": ("user", True),
+             "u": ("user", True), "additional-gids": ("additional_gids", "multi"),
+             "g": ("additional_gids", "multi"), "process": ("process", True),
+             "p": ("process", True), "detach": ("detach", False), "d": ("detach", False),
+             "pid-file": ("pid_file", True), "process-label": ("process_label", True),
+             "apparmor": ("apparmor", True), "no-new-privs": ("no_new_privs", False),
+             "cap": ("cap", "multi"), "c": ("cap", "multi"),
+             "preserve-fds": ("preserve_fds", True), "cgroup": ("cgroup", "multi"),
+             "ignore-paused": ("ignore_paused", False)},
+    "ps": {"format": ("format", True), "f": ("format", True)},
+    "pause": {},
+    "resume": {},
+    "events": {"interval": ("interval", True), "stats": ("stats", False)},
+    "update": {"resources": ("resources", True), "r": ("resources", True),
+               "blkio-weight": ("blkio_weight", True), "cpu-period": ("cpu_period", True),
+               "cpu-quota": ("cpu_quota", True), "cpu-share": ("cpu_share", True),
+               "cpu-rt-period": ("cpu_rt_period", True),
+               "cpu-rt-runtime": ("cpu_rt_runtime", True), "cpuset-cpus": ("cpuset_cpus", True),
+               "cpuset-mems": ("cpuset_mems", True), "memory": ("memory", True),
+               "memory-reservation": ("memory_reservation", True),
+               "memory-swap": ("memory_swap", True), "pids-limit": ("pids_limit", True),
+               "cpu-idle": ("cpu_idle", True), "cpu-burst": ("cpu_burst", True),
+               "l3-cache-schema": ("l3_cache_schema", True),
+               "mem-bw-schema": ("mem_bw_schema", True)},
+    "checkpoint": {"image-path": ("image_path", True), "work-path": ("work_path", True),
+                   "leave-running": ("leave_running", False),
+                   "tcp-established": ("tcp_established", False),
+                   "ext-unix-sk": ("ext_unix_sk", False), "shell-job": ("shell_job", False),
+                   "file-locks": ("file_locks", False), "pre-dump": ("pre_dump", False),
+                   "manage-cgroups-mode": ("manage_cgroups_mode", True)},
+    "restore": {"image-path": ("image_path", True), "work-path": ("work_path", True),
+                "bundle": ("bundle", True), "b": ("bundle", True),
+                "detach": ("detach", False), "d": ("detach", False),
+                "pid-file": ("pid_file", True), "console-socket": ("console_socket", True),
+                "tcp-established": ("tcp_established", False),
+                "ext-unix-sk": ("ext_unix_sk", False), "shell-job": ("shell_job", False),
+                "file-locks": ("file_locks", False), "no-pivot": ("no_pivot", False),
+                "manage-cgroups-mode": ("manage_cgroups_mode", True)},
 }
 
 USAGE = """usage: runc-py [global options] COMMAND [options] [args]
@@ -62,6 +102,12 @@ Commands:
   plan          print the setup steps config.json compiles to (--bundle)
   validate      check config.json against the OCI schema and rules
   features      print the features this runtime and host support
+  exec ID CMD   run a process in a running container (--process FILE, --tty, ...)
+  ps ID         list the container's processes (--format table|json)
+  pause ID      freeze every process of the container; resume ID thaws them
+  update ID     change resource limits (--resources FILE|-, --memory, ...)
+  events ID     stream events (OOM, ...) or --stats
+  checkpoint/restore   with CRIU, when installed
 
 Global options: --root DIR (default /run/runc-py), --log FILE,
   --log-format text|json, --debug, --systemd-cgroup
@@ -90,7 +136,7 @@ def parse(argv):
         raise UsageError(f"unknown command {cmd!r}", hint="run `runc-py --help`")
     opts = Args()
     pos = []
-    stop_at_first_positional = cmd in ("exec",)
+    stop_at_first_positional = cmd in ("exec", "ps")
     while i < len(argv):
         a = argv[i]
         if a == "--":
@@ -119,7 +165,14 @@ def _take(argv, i, table, out, where):
     if name not in table:
         raise UsageError(f"{where}: unknown flag {a.split('=')[0]}")
     dest, takes = table[name]
-    if takes:
+    if takes == "multi":
+        if not eq:
+            if i + 1 >= len(argv):
+                raise UsageError(f"flag --{name} needs a value")
+            val = argv[i + 1]
+            i += 1
+        out.setdefault(dest, []).append(val)
+    elif takes:
         if not eq:
             if i + 1 >= len(argv):
                 raise UsageError(f"flag --{name} needs a value")
@@ -252,6 +305,12 @@ def dispatch(opts, cmd, o, pos):
         from .features import features
         sys.stdout.write(json.dumps(features(), indent=2) + "\n")
         return 0
+    if cmd == "exec":
+        from .process.exec import exec_cmd
+        return exec_cmd(opts, o, pos)
+    if cmd in ("ps", "pause", "resume", "events", "update", "checkpoint", "restore"):
+        from . import ops
+        return getattr(ops, "cmd_" + cmd)(opts, o, pos)
     raise UsageError(f"unknown command {cmd!r}")
 
 

@@ -97,11 +97,12 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             try:
                 cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
                                                 systemd=opts.systemd_cgroup)
-                cg.validate(plan.resources or {})
+                resources = _with_default_device_rules(cgmod, plan, doc)
+                cg.validate(resources)
                 cg.create()
                 c.priv["cgroup"] = cg.to_dict()
                 c.save()
-                cg.apply(plan.resources or {})
+                cg.apply(resources)
             except cgmod.CgroupError as e:
                 raise _cgroup_error(e)
         os.mkfifo(c.fifo_path, 0o622)
@@ -218,6 +219,22 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             sock.close()
         if child_sock is not None:
             child_sock.close()
+
+
+def _with_default_device_rules(cgmod, plan, doc):
+    """The container's device cgroup rules: deny all, then the config's
+    rules, then the devices every container gets (null, zero, full, random,
+    urandom, tty, console, ptmx, pts) and those in linux.devices -- appended
+    after the config's so that its "deny all" cannot remove them (as runc)."""
+    res = dict(plan.resources or {})
+    defaults = cgmod.default_rules()
+    extra = []
+    for d in (doc.get("linux") or {}).get("devices") or []:
+        if d.get("type") in ("c", "b", "u"):
+            extra.append({"allow": True, "type": "c" if d["type"] == "u" else d["type"],
+                          "major": d.get("major"), "minor": d.get("minor"), "access": "rwm"})
+    res["devices"] = defaults[:1] + list(res.get("devices") or []) + defaults[1:] + extra
+    return res
 
 
 def S_console_connect(path):

@@ -164,6 +164,8 @@ class _Init:
         interpreter's files are out of reach (the container's root is /)."""
         import fcntl, json, resource, socket, termios, time  # noqa: F401,E401
         from .. import console  # noqa: F401
+        from . import sealed
+        self.helper_fd = sealed.sealed_helper_fd()
         plan, proc = self.plan, self.plan.process
         if plan.hooks.get("startContainer") or plan.hooks.get("createContainer"):
             from .. import hooks  # noqa: F401
@@ -481,7 +483,8 @@ class _Init:
             self.switch_user(proc, env)
             for s in _CATCH + (signal.SIGPIPE, signal.SIGXFSZ):
                 signal.signal(s, signal.SIG_DFL)
-            os.execve(exe, proc.args, env)
+            from .sealed import execve
+            execve(self.helper_fd, exe, proc.args, env)
         except BaseException as e:  # noqa: BLE001
             msg = str(e) if isinstance(e, RuncPyError) else (
                 f"exec {proc.args[0]}: {e.strerror}" if isinstance(e, OSError) else str(e))
@@ -490,44 +493,51 @@ class _Init:
                      126 if isinstance(e, OSError) else 1)
 
     def switch_user(self, proc, env):
-        caps_mod = sets = None
-        if proc.capabilities is not None:
-            from .. import caps as caps_mod
-            sets = caps_mod.parse(proc.capabilities)
+        finalize(proc, env, self.plan.seccomp, self.userns)
+
+
+def finalize(proc, env, seccomp_spec, userns):
+    """The last steps before execve, shared by init and exec: groups,
+    capabilities around the uid switch, umask, HOME, cwd, no_new_privs and
+    the seccomp filter (loaded as late as it can be)."""
+    caps_mod = sets = None
+    if proc.capabilities is not None:
+        from .. import caps as caps_mod
+        sets = caps_mod.parse(proc.capabilities)
+    seccomp_filter = None
+    if seccomp_spec:
+        from .. import seccomp as seccomp_mod
+        seccomp_filter = seccomp_mod.compile(seccomp_spec)
+    if seccomp_filter is not None and not proc.no_new_privileges:
+        seccomp_mod.load(seccomp_filter)  # needs CAP_SYS_ADMIN: before caps drop
         seccomp_filter = None
-        if self.plan.seccomp:
-            from .. import seccomp as seccomp_mod
-            seccomp_filter = seccomp_mod.compile(self.plan.seccomp)
-        if seccomp_filter is not None and not proc.no_new_privileges:
-            seccomp_mod.load(seccomp_filter)  # needs CAP_SYS_ADMIN: before caps drop
-            seccomp_filter = None
-        try:
-            os.setgroups(proc.additional_gids)
-        except OSError as e:
-            if not (self.userns and e.errno == errno.EPERM):
-                raise _oserr("setgroups", "process.user.additionalGids", e, "setgroups")
-        if sets is not None:
-            caps_mod.drop_bounding(sets)
-            caps_mod.prepare_user_switch()
-        try:
-            os.setresgid(proc.gid, proc.gid, proc.gid)
-            os.setresuid(proc.uid, proc.uid, proc.uid)
-        except OSError as e:
-            raise _oserr("setuid", "process.user", e, "setresuid/setresgid")
-        if sets is not None:
-            caps_mod.finish_user_switch()
-            caps_mod.apply(sets)
-        if proc.umask is not None:
-            os.umask(proc.umask)
-        else:
-            os.umask(0o022)
-        if "HOME" not in env:
-            env["HOME"] = _home_of(proc.uid)
+    try:
+        os.setgroups(proc.additional_gids)
+    except OSError as e:
+        if not (userns and e.errno == errno.EPERM):
+            raise _oserr("setgroups", "process.user.additionalGids", e, "setgroups")
+    if sets is not None:
+        caps_mod.drop_bounding(sets)
+        caps_mod.prepare_user_switch()
+    try:
+        os.setresgid(proc.gid, proc.gid, proc.gid)
+        os.setresuid(proc.uid, proc.uid, proc.uid)
+    except OSError as e:
+        raise _oserr("setuid", "process.user", e, "setresuid/setresgid")
+    if sets is not None:
+        caps_mod.finish_user_switch()
+        caps_mod.apply(sets)
+    os.umask(proc.umask if proc.umask is not None else 0o022)
+    if "HOME" not in env:
+        env["HOME"] = _home_of(proc.uid)
+    try:
         os.chdir(proc.cwd)
-        if proc.no_new_privileges:
-            L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
-        if seccomp_filter is not None:
-            seccomp_mod.load(seccomp_filter)
+    except OSError as e:
+        raise _oserr("chdir", "process.cwd", e, "chdir", proc.cwd)
+    if proc.no_new_privileges:
+        L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp_filter is not None:
+        seccomp_mod.load(seccomp_filter)
 
 
 def _inf(v):

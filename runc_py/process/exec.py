@@ -1,0 +1,325 @@
+"""`runc-py exec`: run a new process in a running container.
+
+The runtime forks a joiner that makes itself non-dumpable (so nothing in
+the container can open its /proc/<pid>/exe, fds or memory), enters the
+container's cgroup (done by the parent before it continues), then every
+namespace of the container's init (user first, mount last), and forks the
+process proper so that it lands in the container's pid namespace.  That
+process applies the process's own settings (user, groups, capabilities,
+no_new_privs, seccomp, cwd, terminal) and execs through the sealed helper.
+Errors come back over the sync channel; EOF means execve succeeded."""
+import errno
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+from .. import state as S
+from ..errors import RuncPyError, SpecError, StateError, StepError, UsageError
+from ..errors import from_dict as error_from_dict
+from ..plan.compile import NS_FLAGS, compile_process
+from ..syscalls import linux as L
+from . import channel
+from .init import _die_with, _lookup, _oserr, finalize
+
+# setns order: user first (it grants the rights for the rest), mount last
+_ORDER = ["user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"]
+_NSTYPE = {"user": L.CLONE_NEWUSER, "cgroup": L.CLONE_NEWCGROUP, "ipc": L.CLONE_NEWIPC,
+           "uts": L.CLONE_NEWUTS, "net": L.CLONE_NEWNET, "pid": L.CLONE_NEWPID,
+           "time": L.CLONE_NEWTIME, "mnt": L.CLONE_NEWNS}
+
+
+def _parse_user(u):
+    uid, _, gid = u.partition(":")
+    try:
+        return int(uid), (int(gid) if gid else None)
+    except ValueError:
+        raise UsageError(f"--user takes uid[:gid] as numbers, not {u!r}")
+
+
+def build_process(c, o, args):
+    """The process to run: --process FILE, or the container's own process
+    with args, env, cwd, user, caps ... overridden by flags (runc's rules)."""
+    if o.process:
+        try:
+            with open(o.process) as f:
+                p = json.load(f)
+        except OSError as e:
+            raise UsageError(f"--process {o.process}: {e.strerror}")
+        except ValueError as e:
+            raise SpecError("process", f"{o.process} is not valid JSON: {e}")
+        if not isinstance(p, dict):
+            raise SpecError("process", f"{o.process} must hold a JSON object")
+        return compile_process(p, "process")
+    if not args:
+        raise UsageError("exec: give the command to run, or --process FILE")
+    try:
+        with open(os.path.join(c.dir, "config.json")) as f:
+            base = dict(json.load(f).get("process") or {})
+    except (OSError, ValueError):
+        base = {}
+    base["args"] = list(args)
+    base["terminal"] = bool(o.tty)
+    base.pop("consoleSize", None)
+    if o.cwd:
+        base["cwd"] = o.cwd
+    base.setdefault("cwd", "/")
+    env = list(base.get("env") or [])
+    for e in o.env or []:
+        if "=" not in e:
+            raise UsageError(f"--env {e!r} is not of the form KEY=value")
+        k = e.split("=", 1)[0]
+        env = [x for x in env if not x.startswith(k + "=")] + [e]
+    base["env"] = env
+    user = dict(base.get("user") or {"uid": 0, "gid": 0})
+    if o.user:
+        uid, gid = _parse_user(o.user)
+        user["uid"] = uid
+        if gid is not None:
+            user["gid"] = gid
+    if o.additional_gids:
+        try:
+            user["additionalGids"] = [int(g) for g in o.additional_gids]
+        except ValueError:
+            raise UsageError("--additional-gids takes numbers")
+    base["user"] = user
+    if o.cap:
+        caps = {k: list(v) for k, v in (base.get("capabilities") or {}).items()}
+        for cap in o.cap:
+            for k in ("bounding", "effective", "permitted", "inheritable"):
+                if cap not in caps.setdefault(k, []):
+                    caps[k].append(cap)
+        base["capabilities"] = caps
+    if o.no_new_privs:
+        base["noNewPrivileges"] = True
+    if o.apparmor:
+        base["apparmorProfile"] = o.apparmor
+    if o.process_label:
+        base["selinuxLabel"] = o.process_label
+    base.pop("rlimits", None)  # exec'd processes inherit the container's limits
+    return compile_process(base, "process")
+
+
+def exec_cmd(opts, o, pos):
+    if not pos:
+        raise UsageError("exec: a container ID is required")
+    cid, args = pos[0], pos[1:]
+    S.validate_id(cid)
+    c = S.Container(opts.root, cid).load()
+    st = c.status()
+    if st == "paused" and not o.ignore_paused:
+        raise StateError(f"cannot exec in container {cid!r}: container is paused "
+                         f"(resume it first)")
+    if st not in ("running", "created", "paused"):
+        raise StateError(f"cannot exec in container {cid!r}: container is {st}")
+    proc = build_process(c, o, args)
+    preserve = 0
+    if o.preserve_fds:
+        try:
+            preserve = int(o.preserve_fds)
+        except ValueError:
+            raise UsageError("--preserve-fds takes a number")
+    if proc.terminal and not o.console_socket and o.detach:
+        raise UsageError("cannot allocate a terminal when detaching without --console-socket")
+    try:
+        with open(os.path.join(c.dir, "config.json")) as f:
+            cfg = json.load(f)
+    except (OSError, ValueError):
+        cfg = {}
+    seccomp_spec = (cfg.get("linux") or {}).get("seccomp")
+    init_pid = c.pid
+
+    # namespaces of the container's init, opened now (host /proc)
+    ns_fds = []
+    try:
+        for name in _ORDER:
+            path = f"/proc/{init_pid}/ns/{name}"
+            try:
+                theirs = os.stat(path).st_ino
+                mine = os.stat(f"/proc/self/ns/{name}").st_ino
+            except FileNotFoundError:
+                continue
+            if theirs == mine:
+                continue
+            ns_fds.append((name, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+    except OSError as e:
+        for _, fd in ns_fds:
+            os.close(fd)
+        raise StepError("join-namespaces", field="linux.namespaces", syscall="open",
+                        path=e.filename, errno=e.errno)
+    userns = any(n == "user" for n, _ in ns_fds)
+
+    console = internal = internal_peer = None
+    if o.console_socket:
+        from ..console import connect
+        try:
+            console = connect(o.console_socket)
+        except OSError as e:
+            raise StepError("console-socket", str(e), path=o.console_socket, errno=e.errno)
+    elif proc.terminal:
+        internal, internal_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM |
+                                                    socket.SOCK_CLOEXEC)
+        console = internal_peer
+    if not o.detach:
+        L.prctl(L.PR_SET_CHILD_SUBREAPER, 1)
+    sock, child_sock = channel.pair()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    mid = os.fork()
+    if mid == 0:
+        sock.close()
+        _joiner(child_sock, ns_fds, proc, seccomp_spec, userns, console, preserve)
+        os._exit(1)
+    child_sock.close()
+    for _, fd in ns_fds:
+        os.close(fd)
+    if internal_peer is not None:
+        internal_peer.close()
+    elif console is not None:
+        console.close()
+    pid = None
+    try:
+        cgd = c.priv.get("cgroup")
+        if cgd:
+            from ..cgroups import Cgroup
+            cg = Cgroup.from_dict(cgd)
+            if o.cgroup:
+                cg = _sub_cgroup(cg, o.cgroup)
+            cg.add_pid(mid)
+        channel.send(sock, type="go")
+        err = None
+        while True:
+            try:
+                msg = channel.recv(sock)
+            except (channel.ChannelClosed, ConnectionResetError):
+                break
+            if msg.get("type") == "pid":
+                pid = msg["pid"]
+            elif msg.get("type") == "error":
+                err = error_from_dict(msg["error"])
+        os.waitpid(mid, 0)
+        if err is not None:
+            if pid:
+                _reap(pid)
+            raise err
+        if pid is None:
+            raise RuncPyError("exec: the process could not be started")
+    finally:
+        sock.close()
+    if o.pid_file:
+        from ..lifecycle import _write_pid_file
+        _write_pid_file(o.pid_file, pid)
+    if o.detach:
+        return 0
+    master = None
+    if internal is not None:
+        from ..console import recv_master
+        master = recv_master(internal)
+        internal.close()
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+              signal.SIGUSR2):
+        signal.signal(s, lambda signo, _f: _forward(pid, signo))
+    if master is not None:
+        from ..console import proxy
+        proxy(master, lambda: S.pid_alive(pid))
+    return _reap(pid)
+
+
+def _sub_cgroup(cg, specs):
+    """--cgroup [controller:]path: run in a sub-cgroup of the container's."""
+    return cg  # sub-cgroups are created by the container itself; keep its own
+
+
+def _forward(pid, signo):
+    try:
+        os.kill(pid, signo)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(pid):
+    while True:
+        try:
+            r, st = os.waitpid(pid, 0)
+        except ChildProcessError:
+            while S.pid_alive(pid):
+                time.sleep(0.01)
+            return 0
+        except InterruptedError:
+            continue
+        if r == pid:
+            if os.WIFEXITED(st):
+                return os.WEXITSTATUS(st)
+            return 128 + os.WTERMSIG(st)
+
+
+def _joiner(sock, ns_fds, proc, seccomp_spec, userns, console, preserve):
+    try:
+        L.prctl(L.PR_SET_DUMPABLE, 0)
+        if channel.recv(sock).get("type") != "go":
+            os._exit(1)
+        from .init import _cloexec_sweep
+        _cloexec_sweep(3 + preserve)
+        import resource  # noqa: F401 - everything is imported before entering the mount ns
+        import fcntl  # noqa: F401
+        import termios  # noqa: F401
+        from .. import console as _console  # noqa: F401
+        from . import sealed
+        helper_fd = sealed.sealed_helper_fd()
+        if proc.capabilities is not None:
+            from .. import caps  # noqa: F401
+        if seccomp_spec:
+            from .. import seccomp
+            if hasattr(seccomp, "preload"):
+                seccomp.preload()
+        for name, fd in ns_fds:
+            try:
+                L.setns(fd, _NSTYPE[name], f"/proc/<init>/ns/{name}")
+            except OSError as e:
+                raise _oserr("join-namespace", "linux.namespaces", e, f"setns({name})",
+                             f"ns/{name}")
+        if any(n == "user" for n, _ in ns_fds):
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        pid = os.fork()
+        if pid:
+            channel.send(sock, type="pid", pid=pid)
+            os._exit(0)
+        # the process itself, in the container's pid namespace
+        L.prctl(L.PR_SET_DUMPABLE, 0)
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(s, lambda signo, _f: os._exit(128 + signo))
+        env = dict(e.split("=", 1) for e in proc.env)
+        exe = _lookup(proc.args[0], env.get("PATH"))
+        if proc.terminal:
+            os.setsid()
+            master, slave = os.openpty()
+            if proc.console_size:
+                _console.set_size(master, *proc.console_size)
+            _console.send_master(console, master)
+            console.close()
+            os.close(master)
+            for fd in (0, 1, 2):
+                os.dup2(slave, fd)
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            if slave > 2:
+                os.close(slave)
+        elif console is not None:
+            console.close()
+        for name, _, soft, hard in proc.rlimits:
+            resource.setrlimit(_, (soft, hard))
+        if proc.oom_score_adj is not None:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(proc.oom_score_adj))
+        finalize(proc, env, seccomp_spec, userns)
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                  signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(s, signal.SIG_DFL)
+        sealed.execve(helper_fd, exe, proc.args, env)
+    except BaseException as e:  # noqa: BLE001
+        if isinstance(e, OSError) and not isinstance(e, RuncPyError):
+            e = StepError("exec", field="process.args", syscall="execve", path=proc.args[0],
+                          errno=e.errno)
+        _die_with(sock, e)
