@@ -45,7 +45,15 @@ class Step:
     args: dict = field(default_factory=dict)
 
     def describe(self):
-        a = ", ".join(f"{k}={v}" for k, v in self.args.items() if v not in (None, "", [], ()))
+        shown = []
+        for k, v in self.args.items():
+            if v in (None, "", [], ()) or k in ("value", "flags") and (
+                    "flag_names" in self.args or k == "value"):
+                continue
+            if k == "mode" and isinstance(v, int):
+                v = oct(v)
+            shown.append(f"{k}={v}")
+        a = ", ".join(shown)
         return f"{self.op:<16} {a}   <- {self.field}"
 
 
