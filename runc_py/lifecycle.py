@@ -56,7 +56,8 @@ def _write_pid_file(path, pid):
 
 
 def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False,
-           no_new_keyring=False, preserve_fds=0, _internal_console=None, _keep_sock=False):
+           no_new_keyring=False, preserve_fds=0, _internal_console=None, _keep_sock=False,
+           _stdio=None):
     """Create a container; returns its Container handle.  On failure nothing
     is left behind."""
     from .spec.load import check, load_bundle
@@ -72,6 +73,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     if plan.process.terminal and console_socket is None and _internal_console is None:
         raise UsageError("process.terminal is true: pass --console-socket",
                          hint="or set process.terminal to false")
+    from .process.init import Ctx, intermediate, preload
+    helper_fd, seccomp_prog, capsets = preload(plan)
 
     os.makedirs(opts.root, mode=0o711, exist_ok=True)
     c = S.Container(opts.root, cid)
@@ -86,6 +89,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
               "_runtime": {"creator_pid": os.getpid(), "creator_start": me[1] if me else None,
                            "rootfs": plan.rootfs, "created": created}}
     init_pid = None
+    hooks_started = False
     cg = None
     sock = child_sock = console = None
     try:
@@ -106,6 +110,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             except cgmod.CgroupError as e:
                 raise _cgroup_error(e)
         os.mkfifo(c.fifo_path, 0o622)
+        os.chmod(c.fifo_path, 0o622)  # writable by a user-namespaced init, whatever the umask
         if console_socket:
             try:
                 console = S_console_connect(console_socket)
@@ -121,10 +126,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                                  0o644)
             except OSError:
                 log_fd = None
-        from .process.init import Ctx, intermediate
         ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
                   preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
-                  cgroup=c.priv.get("cgroup"))
+                  cgroup=c.priv.get("cgroup"), helper_fd=helper_fd, seccomp=seccomp_prog,
+                  stdio=_stdio, capsets=capsets)
         sock, child_sock = channel.pair()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -140,6 +145,12 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             console = None
         if log_fd is not None:
             os.close(log_fd)
+        if helper_fd is not None:
+            os.close(helper_fd)
+            helper_fd = None
+        if _stdio:
+            for fd in _stdio:
+                os.close(fd)
         mid_reaped = False
         try:
             if cg is not None:
@@ -150,7 +161,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             channel.send(sock, type="go")
             while True:
                 try:
-                    msg = channel.recv(sock)
+                    msg, fds = channel.recv_fds(sock)
                 except (channel.ChannelClosed, ConnectionResetError):
                     if not mid_reaped:
                         os.waitpid(mid, 0)
@@ -169,7 +180,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     c.save()
                     os.waitpid(mid, 0)
                     mid_reaped = True
+                elif t == "seccomp-fd":
+                    _send_seccomp_listener(plan, c, fds)
                 elif t == "hooks":
+                    hooks_started = True
                     hstate = dict(c.oci_state(), status="creating", pid=init_pid)
                     hstate = {k: v for k, v in hstate.items()
                               if k not in ("rootfs", "created", "owner")}
@@ -212,13 +226,38 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 cg.destroy()
             except Exception:  # noqa: BLE001
                 pass
+        state_for_hooks = _hook_state(c, "stopped") if hooks_started else None
         c.remove()
+        if hooks_started and plan.hooks.get("poststop"):
+            # runtime.md: a failed prestart/createRuntime/createContainer hook
+            # stops the container and continues at step 12 (destroy, poststop)
+            from .hooks import run_hooks
+            run_hooks("poststop", plan.hooks["poststop"], state_for_hooks,
+                      warn=lambda m: _warn(opts, m))
         raise
     finally:
         if sock is not None and not _keep_sock:
             sock.close()
         if child_sock is not None:
             child_sock.close()
+        if helper_fd is not None:
+            os.close(helper_fd)
+
+
+def _send_seccomp_listener(plan, c, fds):
+    if not fds:
+        raise StepError("seccomp", "the seccomp listener fd did not arrive",
+                        field="linux.seccomp.listenerPath")
+    from . import seccomp
+    sc = plan.seccomp or {}
+    st = dict(c.oci_state(), status="creating", pid=c.pid)
+    st = {k: v for k, v in st.items() if k not in ("rootfs", "created", "owner")}
+    try:
+        seccomp.send_listener(fds[0], sc.get("listenerPath"), json.dumps(st).encode(),
+                              sc.get("listenerMetadata"))
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _with_default_device_rules(cgmod, plan, doc):
@@ -280,22 +319,40 @@ def start(opts, cid):
     try:
         c.require("start", "created")
         fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        failure = None
         try:
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60
+            data = b""
             while True:
                 try:
-                    data = os.read(fd, 1)
+                    chunk = os.read(fd, 4096)
                 except BlockingIOError:
-                    data = None
-                if data:
+                    chunk = None
+                if chunk:
+                    data += chunk
+                    if data[:1] == b"0":
+                        break
+                    continue  # "E...": read the whole message, until EOF
+                if chunk == b"" and data[:1] == b"E":
+                    failure = data[1:].decode(errors="replace")
                     break
                 if not S.pid_alive(c.pid, c.priv.get("pid_start")):
+                    if data[:1] == b"E":
+                        failure = data[1:].decode(errors="replace")
+                        break
                     raise StateError(f"cannot start container {cid!r}: its init process died")
                 if time.monotonic() > deadline:
                     raise StateError(f"cannot start container {cid!r}: init did not answer")
                 time.sleep(0.0002)
         finally:
             os.close(fd)
+        if failure is not None:
+            _wait_gone(c.pid, 2)
+            try:
+                os.unlink(c.fifo_path)
+            except FileNotFoundError:
+                pass
+            raise RuncPyError(failure)
         try:
             os.unlink(c.fifo_path)
         except FileNotFoundError:
@@ -430,9 +487,28 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                   signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(s, forward)
-    c = create(opts, cid, bundle, pid_file=pid_file, console_socket=console_socket,
-               no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-               _internal_console=internal_peer if internal else None)
+    pipes = None
+    if not detach and not terminal:
+        # as runc: a foreground container gets pipes, copied to our stdio, so
+        # it cannot reopen (and truncate) the caller's files via /proc/self/fd
+        pipes = [os.pipe() for _ in range(3)]
+        for r, w in pipes:
+            os.set_inheritable(r, False)
+            os.set_inheritable(w, False)
+    try:
+        c = create(opts, cid, bundle, pid_file=pid_file, console_socket=console_socket,
+                   no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+                   _internal_console=internal_peer if internal else None,
+                   _stdio=(pipes[0][0], pipes[1][1], pipes[2][1]) if pipes else None)
+    except BaseException:
+        if pipes:
+            for r, w in pipes:
+                for fd in (r, w):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+        raise
     c_holder.append(c)
     master = None
     if internal is not None:
@@ -454,13 +530,81 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
     if master is not None:
         from .console import proxy
         proxy(master, lambda: S.pid_alive(pid))
-    status = _wait_child(pid)
+    if pipes:
+        status = _pump(pipes, pid)
+    else:
+        status = _wait_child(pid)
     if not keep:
         try:
             delete(opts, cid, force=True)
         except RuncPyError as e:
             _warn(opts, str(e))
     return status
+
+
+def _pump(pipes, pid):
+    """Copy our stdin to the container and its stdout/stderr to ours until
+    both close; return the container's exit status."""
+    import select
+    stdin_w, out_r, err_r = pipes[0][1], pipes[1][0], pipes[2][0]
+    src = {out_r: 1, err_r: 2}
+    watch = [out_r, err_r]
+    stdin_open = True
+    try:
+        os.fstat(0)
+    except OSError:
+        stdin_open = False
+    if stdin_open:
+        watch.append(0)
+    else:
+        os.close(stdin_w)
+    status = None
+    while out_r in watch or err_r in watch:
+        try:
+            ready, _, _ = select.select(watch, [], [], 0.5 if status is None else 0.05)
+        except InterruptedError:
+            continue
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if fd == 0:
+                if not data:
+                    watch.remove(0)
+                    os.close(stdin_w)
+                    stdin_open = False
+                else:
+                    try:
+                        os.write(stdin_w, data)
+                    except BrokenPipeError:
+                        watch.remove(0)
+                        stdin_open = False
+                continue
+            if not data:
+                watch.remove(fd)
+                os.close(fd)
+            else:
+                try:
+                    os.write(src[fd], data)
+                except BrokenPipeError:
+                    pass
+        if status is None:
+            try:
+                r, st = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                r, st = (pid, 0) if not S.pid_alive(pid) else (0, 0)
+            if r == pid:
+                status = (os.WEXITSTATUS(st) if os.WIFEXITED(st)
+                          else 128 + os.WTERMSIG(st))
+        elif not ready:
+            break  # the process is gone and nothing more arrives
+    for fd in watch:
+        if fd != 0:
+            os.close(fd)
+    if stdin_open:
+        os.close(stdin_w)
+    return _wait_child(pid) if status is None else status
 
 
 def _wait_child(pid):

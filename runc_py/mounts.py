@@ -59,12 +59,7 @@ _RECURSIVE = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "re
               "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime", "ratime",
               "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow"}
 
-ROOTFS_PROPAGATION = {
-    "private": L.MS_PRIVATE | L.MS_REC, "rprivate": L.MS_PRIVATE | L.MS_REC,
-    "shared": L.MS_SHARED | L.MS_REC, "rshared": L.MS_SHARED | L.MS_REC,
-    "slave": L.MS_SLAVE | L.MS_REC, "rslave": L.MS_SLAVE | L.MS_REC,
-    "unbindable": L.MS_UNBINDABLE | L.MS_REC, "runbindable": L.MS_UNBINDABLE | L.MS_REC,
-}
+ROOTFS_PROPAGATION = dict(_PROPAGATION)
 
 
 @dataclass(frozen=True)

@@ -263,13 +263,23 @@ def compile_plan(doc, bundle, no_pivot=False):
         raise SpecError("linux.timeOffsets", "time offsets need a new time namespace")
 
     rprop = _str(linux.get("rootfsPropagation"), "linux.rootfsPropagation")
-    if rprop is not None and rprop not in M.ROOTFS_PROPAGATION:
+    if rprop and rprop not in M.ROOTFS_PROPAGATION:
         raise SpecError("linux.rootfsPropagation",
                         f"unknown value {rprop!r} (one of {', '.join(M.ROOTFS_PROPAGATION)})")
-    rprop_flags = M.ROOTFS_PROPAGATION[rprop] if rprop else (L.MS_SLAVE | L.MS_REC)
+    # Before pivot_root the host's "/" becomes rslave (rprivate if asked) so
+    # nothing propagates back to the host and pivot_root accepts the mounts;
+    # shared/slave/unbindable are applied to the new "/" after pivot_root
+    # (shared or unbindable before it would make pivot_root or the rootfs
+    # bind fail, and could leak mounts to the host).
+    rprop_all = M.ROOTFS_PROPAGATION[rprop] if rprop else 0
+    if rprop_all & L.MS_PRIVATE:
+        rprop_flags, rprop_after = rprop_all | L.MS_REC, 0
+    else:
+        rprop_flags, rprop_after = L.MS_SLAVE | L.MS_REC, rprop_all
 
     pre = [Step("rootfs-propagation", "linux.rootfsPropagation",
                 {"flags": M.flag_names(rprop_flags), "value": rprop_flags}),
+           Step("parent-private", "root.path", {"path": rootfs}),
            Step("bind-rootfs", "root.path", {"path": rootfs})]
 
     # mounts
@@ -331,16 +341,20 @@ def compile_plan(doc, bundle, no_pivot=False):
 
     # after pivot_root
     post = []
+    if rprop_after:
+        post.append(Step("root-propagation", "linux.rootfsPropagation",
+                         {"flags": M.flag_names(rprop_after), "value": rprop_after}))
+    # sysctls first: readonlyPaths usually makes /proc/sys read-only
+    sysctl = _obj(linux.get("sysctl"), "linux.sysctl")
+    for k, v in sysctl.items():
+        _str(v, f"linux.sysctl.{k}", required=True)
+        post.append(Step("sysctl", f"linux.sysctl.{k}", {"key": k, "value": v}))
     for i, p in enumerate(_list(linux.get("maskedPaths"), "linux.maskedPaths")):
         post.append(Step("mask", f"linux.maskedPaths[{i}]",
                          {"path": _str(p, f"linux.maskedPaths[{i}]")}))
     for i, p in enumerate(_list(linux.get("readonlyPaths"), "linux.readonlyPaths")):
         post.append(Step("readonly-path", f"linux.readonlyPaths[{i}]",
                          {"path": _str(p, f"linux.readonlyPaths[{i}]")}))
-    sysctl = _obj(linux.get("sysctl"), "linux.sysctl")
-    for k, v in sysctl.items():
-        _str(v, f"linux.sysctl.{k}", required=True)
-        post.append(Step("sysctl", f"linux.sysctl.{k}", {"key": k, "value": v}))
     if hostname is not None and uts_new:
         post.append(Step("hostname", "hostname", {"name": hostname}))
     if domainname is not None and uts_new:

@@ -21,3 +21,11 @@ def recv(sock):
     if not data:
         raise ChannelClosed()
     return json.loads(data)
+
+
+def recv_fds(sock, maxfds=4):
+    """-> (message, [fds]): a packet that may carry fds (SCM_RIGHTS)."""
+    data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, maxfds)
+    if not data:
+        raise ChannelClosed()
+    return json.loads(data), fds

@@ -24,7 +24,8 @@ class Ctx:
     """What the init needs besides the plan (from the command line)."""
 
     def __init__(self, cid, state_dir, console_fd=None, preserve_fds=0,
-                 no_new_keyring=False, log_fd=None, cgroup=None, exec_fifo=True):
+                 no_new_keyring=False, log_fd=None, cgroup=None, exec_fifo=True,
+                 helper_fd=None, seccomp=None, stdio=None, capsets=None):
         self.cid = cid
         self.state_dir = state_dir
         self.console_fd = console_fd
@@ -33,6 +34,34 @@ class Ctx:
         self.log_fd = log_fd
         self.cgroup = cgroup
         self.exec_fifo = exec_fifo
+        self.helper_fd = helper_fd      # sealed exec helper (memfd), made by the runtime
+        self.seccomp = seccomp          # seccomp.Program built by the runtime, or None
+        self.stdio = stdio              # (stdin, stdout, stderr) fds for `run` pipes
+        self.capsets = capsets          # caps.CapSets, checked against what we hold
+
+
+def preload(plan):
+    """Run in the runtime before forking the container's processes: import
+    every module they use later and build what needs files from the host
+    (the sealed exec helper, the seccomp program).  After unshare(user) or
+    pivot_root the interpreter's own files may be out of reach."""
+    import fcntl, json, resource, socket, termios, time  # noqa: F401,E401
+    from .. import console  # noqa: F401
+    from . import sealed
+    proc = plan.process
+    if plan.hooks.get("startContainer") or plan.hooks.get("createContainer"):
+        from .. import hooks  # noqa: F401
+        import subprocess  # noqa: F401
+    capsets = None
+    if proc is not None and proc.capabilities is not None:
+        from .. import caps
+        capsets = caps.available(caps.parse(proc.capabilities), held=caps.held_caps())
+    program = None
+    if plan.seccomp:
+        from .. import seccomp
+        seccomp.preload()
+        program = seccomp.build(seccomp.compile(plan.seccomp))
+    return sealed.sealed_helper_fd(), program, capsets
 
 
 def _die_with(sock, err):
@@ -70,6 +99,9 @@ def intermediate(plan, ctx, sock):
         msg = channel.recv(sock)
         if msg.get("type") != "go":
             os._exit(1)
+        if ctx.stdio:
+            for target, fd in enumerate(ctx.stdio):
+                os.dup2(fd, target)
         _cloexec_sweep(3 + ctx.preserve_fds)
         for t, p in plan.namespaces:
             if p is None:
@@ -159,27 +191,9 @@ class _Init:
         self.userns = bool(plan.uid_mappings) or any(t == "user" for t, _ in plan.namespaces)
         self.state_fd = os.open(ctx.state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
-    def preload(self):
-        """Import now everything used after pivot_root: from then on the
-        interpreter's files are out of reach (the container's root is /)."""
-        import fcntl, json, resource, socket, termios, time  # noqa: F401,E401
-        from .. import console  # noqa: F401
-        from . import sealed
-        self.helper_fd = sealed.sealed_helper_fd()
-        plan, proc = self.plan, self.plan.process
-        if plan.hooks.get("startContainer") or plan.hooks.get("createContainer"):
-            from .. import hooks  # noqa: F401
-            import subprocess  # noqa: F401
-        if proc is not None and proc.capabilities is not None:
-            from .. import caps  # noqa: F401
-        if plan.seccomp:
-            from .. import seccomp  # noqa: F401
-            if hasattr(seccomp, "preload"):
-                seccomp.preload()
-
     def run(self):
         plan = self.plan
-        self.preload()
+        self.helper_fd = self.ctx.helper_fd
         # mounts and devices, in the new mount namespace, before pivot_root
         for step in plan.pre_pivot:
             self.do(step)
@@ -205,14 +219,26 @@ class _Init:
             except OSError as e:
                 if e.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EDQUOT):
                     raise _oserr("session-keyring", "(--no-new-keyring)", e)
+        prog = self.ctx.seccomp
+        if prog is not None and prog.notify:
+            # the listener fd must reach the runtime, which hands it to
+            # listenerPath; so this filter is loaded now, at create time
+            from .. import seccomp as seccomp_mod
+            lfd = seccomp_mod.load(prog)
+            import socket as _socket
+            _socket.send_fds(self.sock, [b'{"type": "seccomp-fd"}'], [lfd])
+            os.close(lfd)
+            self.ctx.seccomp = None
         channel.send(self.sock, type="created")
         self.sock.close()
-        # wait for `start`
-        fd = os.open("exec.fifo", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.state_fd)
-        os.write(fd, b"0")
-        os.close(fd)
+        # wait for `start`: the fifo opens when `start` opens its other end
+        try:
+            fd = os.open("exec.fifo", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.state_fd)
+        except OSError as e:
+            _log_late(self.ctx.log_fd, f"init: open exec.fifo: {e.strerror}")
+            os._exit(1)
         os.close(self.state_fd)
-        self.exec_process(proc, exe, reply.get("state", {}))
+        self.exec_process(proc, exe, reply.get("state", {}), fd)
 
     # ------------------------------------------------------------ steps
     def do(self, step):
@@ -227,6 +253,23 @@ class _Init:
             raise _oserr(step.op, step.field, e)
 
     def op_rootfs_propagation(self, flags, value):
+        L.mount(None, "/", None, value)
+
+    def op_parent_private(self, path):
+        """pivot_root refuses a new root whose parent mount is shared: make
+        the mount holding the rootfs private (in our namespace only)."""
+        best = None
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                parts = line.split()
+                mp = parts[4].replace("\\040", " ")
+                if (path == mp or path.startswith(mp.rstrip("/") + "/")) and (
+                        best is None or len(mp) > len(best[0])):
+                    best = (mp, " ".join(parts[6:parts.index("-")]))
+        if best and "shared:" in best[1]:
+            L.mount(None, best[0], None, L.MS_PRIVATE)
+
+    def op_root_propagation(self, flags, value):
         L.mount(None, "/", None, value)
 
     def op_bind_rootfs(self, path):
@@ -320,7 +363,15 @@ class _Init:
         if os.path.lexists(target):
             if default:
                 return
-            os.unlink(target)
+            st = os.lstat(target)
+            same = stat.S_IFMT(st.st_mode) == kind and (
+                kind == stat.S_IFIFO or st.st_rdev == os.makedev(major, minor))
+            if not same:
+                raise StepError("device", f"{path} already exists and is not the requested "
+                                f"device ({type} {major}:{minor})", path=path)
+            os.chmod(target, mode & 0o7777)
+            os.chown(target, uid, gid)
+            return
         os.mknod(target, kind | (mode & 0o7777), os.makedev(major, minor))
         os.chmod(target, mode & 0o7777)
         os.chown(target, uid, gid)
@@ -470,15 +521,21 @@ class _Init:
             L.personality(val)
         return exe
 
-    def exec_process(self, proc, exe, state):
-        """After `start`: startContainer hooks, user, capabilities, seccomp,
-        exec.  Failures here go to stderr and the log (start already
-        returned)."""
+    def exec_process(self, proc, exe, state, fifo_fd):
+        """After `start`: startContainer hooks, then tell `start` ("0" on the
+        fifo, or "E" and the error), then user, capabilities, seccomp, exec.
+        Later failures go to stderr and the log."""
         try:
             if self.plan.hooks.get("startContainer"):
                 from ..hooks import run_hooks
                 state = dict(state, status="created")
-                run_hooks("startContainer", self.plan.hooks["startContainer"], state)
+                try:
+                    run_hooks("startContainer", self.plan.hooks["startContainer"], state)
+                except RuncPyError as e:
+                    os.write(fifo_fd, b"E" + str(e).encode()[:3000])
+                    os._exit(1)
+            os.write(fifo_fd, b"0")
+            os.close(fifo_fd)
             env = dict(e.split("=", 1) for e in proc.env)
             self.switch_user(proc, env)
             for s in _CATCH + (signal.SIGPIPE, signal.SIGXFSZ):
@@ -493,21 +550,26 @@ class _Init:
                      126 if isinstance(e, OSError) else 1)
 
     def switch_user(self, proc, env):
-        finalize(proc, env, self.plan.seccomp, self.userns)
+        finalize(proc, env, self.ctx.seccomp, self.userns, capsets=self.ctx.capsets,
+                 warn=lambda m: _log_late(self.ctx.log_fd, m, level="warning", stderr=False))
 
 
-def finalize(proc, env, seccomp_spec, userns):
+def finalize(proc, env, seccomp_prog, userns, warn=None, capsets=None):
     """The last steps before execve, shared by init and exec: groups,
     capabilities around the uid switch, umask, HOME, cwd, no_new_privs and
     the seccomp filter (loaded as late as it can be)."""
-    caps_mod = sets = None
+    caps_mod = None
+    sets = capsets
     if proc.capabilities is not None:
         from .. import caps as caps_mod
-        sets = caps_mod.parse(proc.capabilities)
-    seccomp_filter = None
-    if seccomp_spec:
+        if sets is None:
+            sets = caps_mod.parse(proc.capabilities)
+        if warn is not None and getattr(sets, "skipped", None):
+            warn(f"process.capabilities: not held by the runtime, skipped: "
+                 f"{', '.join(map(str, sets.skipped))}")
+    seccomp_filter = seccomp_prog
+    if seccomp_filter is not None:
         from .. import seccomp as seccomp_mod
-        seccomp_filter = seccomp_mod.compile(seccomp_spec)
     if seccomp_filter is not None and not proc.no_new_privileges:
         seccomp_mod.load(seccomp_filter)  # needs CAP_SYS_ADMIN: before caps drop
         seccomp_filter = None
@@ -526,8 +588,9 @@ def finalize(proc, env, seccomp_spec, userns):
         raise _oserr("setuid", "process.user", e, "setresuid/setresgid")
     if sets is not None:
         caps_mod.finish_user_switch()
-        caps_mod.apply(sets)
-    os.umask(proc.umask if proc.umask is not None else 0o022)
+        caps_mod.apply(sets, warn=warn)
+    if proc.umask is not None:   # unset: keep the caller's umask (config.md)
+        os.umask(proc.umask)
     if "HOME" not in env:
         env["HOME"] = _home_of(proc.uid)
     try:
@@ -580,15 +643,16 @@ def _lookup(prog, path_env):
                     field="process.args[0]", errno=errno.ENOENT)
 
 
-def _log_late(log_fd, msg):
-    try:
-        os.write(2, f"runc-py: {msg}\n".encode())
-    except OSError:
-        pass
+def _log_late(log_fd, msg, level="error", stderr=True):
+    if stderr:
+        try:
+            os.write(2, f"runc-py: {msg}\n".encode())
+        except OSError:
+            pass
     if log_fd is not None:
         import json
         import time
-        line = json.dumps({"level": "error", "msg": msg,
+        line = json.dumps({"level": level, "msg": msg,
                            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         try:
             os.write(log_fd, (line + "\n").encode())
