@@ -4,7 +4,7 @@ PYTHON ?= $(shell python3 -c 'import os, sys; print(os.path.realpath(sys.executa
 BINDIR ?= /usr/local/bin
 APT_PACKAGES = busybox-static runc docker-registry libseccomp-dev skopeo umoci \
                hyperfine iproute2 gcc python3-dev
-PIP_PACKAGES = cffi jsonschema click requests pyroute2 zstandard pytest
+PIP_PACKAGES = cffi jsonschema click requests pyroute2 zstandard cryptography pytest
 DEMO_DIR ?= /tmp/runc-py-demo
 
 .PHONY: setup install apt pip native launchers demo test unit integration bench clean
@@ -24,6 +24,7 @@ pip:
 
 native:
 	$(PYTHON) native/build_native.py
+	$(PYTHON) native/build_seccomp.py
 
 launchers:
 	$(PYTHON) tools/install_launchers.py $(BINDIR)
@@ -51,4 +52,4 @@ bench:
 	$(PYTHON) bench/run.py
 
 clean:
-	rm -rf build *.egg-info runc_py/_native*.so
+	rm -rf build *.egg-info runc_py/_native*.so runc_py/_seccomp*.so runc_py/_exec_helper
