@@ -99,6 +99,7 @@ class InitPlan:
     resources: dict = None
     no_pivot: bool = False
     dev_is_bind: bool = False
+    raw_linux: dict = None
 
     def has_ns(self, t):
         return any(n == t for n, _ in self.namespaces)
@@ -370,7 +371,8 @@ def compile_plan(doc, bundle, no_pivot=False):
                     cgroups_path=_str(linux.get("cgroupsPath"), "linux.cgroupsPath"),
                     resources=_obj(linux.get("resources"), "linux.resources"),
                     seccomp=linux.get("seccomp"),
-                    personality=_obj(linux.get("personality"), "linux.personality") or None)
+                    personality=_obj(linux.get("personality"), "linux.personality") or None,
+                    raw_linux=linux)
     if "process" in doc:
         plan.process = compile_process(_obj(doc.get("process"), "process"), "process")
     hooks = _obj(doc.get("hooks"), "hooks")

@@ -40,6 +40,49 @@ class Ctx:
         self.capsets = capsets          # caps.CapSets, checked against what we hold
 
 
+def apparmor_enabled():
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().strip() == "Y"
+    except OSError:
+        return False
+
+
+def selinux_enabled():
+    return os.path.exists("/sys/fs/selinux/enforce")
+
+
+def check_lsm(proc, mount_label=None):
+    """AppArmor/SELinux settings are applied where the LSM is enabled; where
+    it is not, asking for them is an error rather than a silent no-op."""
+    from ..errors import SpecError
+    if proc.apparmor and not apparmor_enabled():
+        raise SpecError("process.apparmorProfile", f"AppArmor is not enabled on this host, "
+                        f"cannot apply profile {proc.apparmor!r}",
+                        hint="remove process.apparmorProfile")
+    if proc.selinux and not selinux_enabled():
+        raise SpecError("process.selinuxLabel", "SELinux is not enabled on this host",
+                        hint="remove process.selinuxLabel")
+    if mount_label and not selinux_enabled():
+        raise SpecError("linux.mountLabel", "SELinux is not enabled on this host",
+                        hint="remove linux.mountLabel")
+
+
+def apply_lsm(proc):
+    """Label the next execve (called just before it)."""
+    if proc.apparmor:
+        for path in ("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"):
+            try:
+                with open(path, "w") as f:
+                    f.write(f"exec {proc.apparmor}")
+                break
+            except FileNotFoundError:
+                continue
+    if proc.selinux:
+        with open("/proc/self/attr/exec", "w") as f:
+            f.write(proc.selinux)
+
+
 def preload(plan):
     """Run in the runtime before forking the container's processes: import
     every module they use later and build what needs files from the host
@@ -56,6 +99,8 @@ def preload(plan):
     if proc is not None and proc.capabilities is not None:
         from .. import caps
         capsets = caps.available(caps.parse(proc.capabilities), held=caps.held_caps())
+    if proc is not None:
+        check_lsm(proc, (plan.raw_linux or {}).get("mountLabel"))
     program = None
     if plan.seccomp:
         from .. import seccomp
@@ -336,8 +381,9 @@ class _Init:
             if os.path.islink(host):
                 os.symlink(os.readlink(host), os.path.join(target, name))
                 continue
-            if not os.path.ismount(host):
-                continue
+            if not os.path.ismount(host) or os.path.exists(
+                    os.path.join(host, "cgroup.controllers")):
+                continue  # not a hierarchy, or the v2 one (runc leaves it out too)
             sub = paths.get(name)
             src = sub if sub and os.path.isdir(sub) else host
             dst = os.path.join(target, name)
@@ -345,9 +391,6 @@ class _Init:
             L.mount(src, dst, None, L.MS_BIND | L.MS_REC)
             L.mount(None, dst, None, L.MS_BIND | L.MS_REMOUNT | L.MS_NOSUID | L.MS_NODEV |
                     L.MS_NOEXEC | (flags & L.MS_RDONLY))
-        if flags & L.MS_RDONLY:
-            L.mount(None, target, None, L.MS_REMOUNT | L.MS_RDONLY | (flags & ~L.MS_RDONLY),
-                    "mode=755")
 
     def op_device(self, path, type, major, minor, mode, uid, gid, default=False):
         target = self._target(path)
@@ -597,6 +640,7 @@ def finalize(proc, env, seccomp_prog, userns, warn=None, capsets=None):
         os.chdir(proc.cwd)
     except OSError as e:
         raise _oserr("chdir", "process.cwd", e, "chdir", proc.cwd)
+    apply_lsm(proc)
     if proc.no_new_privileges:
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
     if seccomp_filter is not None:
