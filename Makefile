@@ -4,7 +4,7 @@ PYTHON ?= $(shell python3 -c 'import os, sys; print(os.path.realpath(sys.executa
 BINDIR ?= /usr/local/bin
 APT_PACKAGES = busybox-static runc docker-registry libseccomp-dev skopeo umoci \
                hyperfine iproute2 gcc python3-dev
-PIP_PACKAGES = cffi jsonschema click requests pyroute2 zstandard cryptography pytest
+PIP_PACKAGES = setuptools wheel cffi jsonschema click requests pyroute2 zstandard cryptography pytest
 DEMO_DIR ?= /tmp/runc-py-demo
 
 .PHONY: setup install apt pip native launchers demo test unit integration bench clean
