@@ -73,6 +73,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     if plan.process.terminal and console_socket is None and _internal_console is None:
         raise UsageError("process.terminal is true: pass --console-socket",
                          hint="or set process.terminal to false")
+    rdt = (doc.get("linux") or {}).get("intelRdt")
+    if rdt:
+        from . import intelrdt
+        intelrdt.check(rdt)
     from .process.init import Ctx, intermediate, preload
     helper_fd, seccomp_prog, capsets = preload(plan)
 
@@ -177,6 +181,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     st = S.proc_stat(init_pid)
                     c.data["pid"] = init_pid
                     c.priv["pid_start"] = st[1] if st else None
+                    if rdt:
+                        c.priv["rdt_group"] = intelrdt.apply(rdt, cid, init_pid)
                     c.save()
                     os.waitpid(mid, 0)
                     mid_reaped = True
@@ -188,9 +194,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     hstate = {k: v for k, v in hstate.items()
                               if k not in ("rootfs", "created", "owner")}
                     try:
-                        from .hooks import run_hooks
-                        run_hooks("prestart", plan.hooks.get("prestart"), hstate)
-                        run_hooks("createRuntime", plan.hooks.get("createRuntime"), hstate)
+                        if plan.hooks.get("prestart") or plan.hooks.get("createRuntime"):
+                            from .hooks import run_hooks
+                            run_hooks("prestart", plan.hooks.get("prestart"), hstate)
+                            run_hooks("createRuntime", plan.hooks.get("createRuntime"), hstate)
                     except RuncPyError:
                         channel.send(sock, type="abort")
                         raise
@@ -451,6 +458,11 @@ def _destroy(opts, c):
             pass
         except Exception as e:  # noqa: BLE001
             _warn(opts, f"removing cgroup of {c.id}: {e}")
+    if c.priv.get("rdt_group"):
+        try:
+            os.rmdir(c.priv["rdt_group"])
+        except OSError:
+            pass
     hooks = c.priv.get("hooks", {}).get("poststop")
     c.remove()
     if hooks:

@@ -6,7 +6,6 @@ runtime spec's "Linux mount options".  `secure_join(root, path)` resolves a
 path inside a rootfs the way the kernel would after chroot: symlinks are
 followed but can never climb out of `root`."""
 import os
-from dataclasses import dataclass, field
 
 from .syscalls import consts as L
 
@@ -62,13 +61,12 @@ _RECURSIVE = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "re
 ROOTFS_PROPAGATION = dict(_PROPAGATION)
 
 
-@dataclass(frozen=True)
 class MountOptions:
-    flags: int = 0
-    propagation: tuple = ()
-    data: str = ""
-    recursive: tuple = ()
-    idmap: bool = False
+    __slots__ = ("flags", "propagation", "data", "recursive", "idmap")
+
+    def __init__(self, flags=0, propagation=(), data="", recursive=(), idmap=False):
+        self.flags, self.propagation, self.data = flags, propagation, data
+        self.recursive, self.idmap = recursive, idmap
 
     @property
     def is_bind(self):

@@ -3,7 +3,6 @@
 Typed reads raise SpecError with the JSON path of the field, so a config
 that would crash the init process is refused before anything is made."""
 import os
-from dataclasses import asdict, dataclass, field
 
 from ..errors import SpecError
 from .. import mounts as M
@@ -38,11 +37,40 @@ DEV_SYMLINKS = [("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
                 ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr")]
 
 
-@dataclass
-class Step:
-    op: str
-    field: str
-    args: dict = field(default_factory=dict)
+class _Record:
+    """A small mutable record (dataclasses cost ~10 ms of imports on every
+    runtime call; these classes are all the plan needs)."""
+    _fields = ()
+    _defaults = {}
+
+    def __init__(self, *args, **kw):
+        for name, value in zip(self._fields, args):
+            kw[name] = value
+        for name in self._fields:
+            if name in kw:
+                setattr(self, name, kw[name])
+            else:
+                d = self._defaults.get(name)
+                setattr(self, name, d() if callable(d) else d)
+
+    def to_dict(self):
+        def conv(v):
+            if isinstance(v, _Record):
+                return v.to_dict()
+            if isinstance(v, (list, tuple)):
+                return [conv(x) for x in v]
+            if isinstance(v, dict):
+                return {k: conv(x) for k, x in v.items()}
+            return v
+        return {name: conv(getattr(self, name)) for name in self._fields}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.to_dict()!r})"
+
+
+class Step(_Record):
+    _fields = ("op", "field", "args")
+    _defaults = {"args": dict}
 
     def describe(self):
         shown = []
@@ -57,58 +85,29 @@ class Step:
         return f"{self.op:<16} {a}   <- {self.field}"
 
 
-@dataclass
-class ProcessPlan:
-    args: list
-    env: list
-    cwd: str
-    uid: int = 0
-    gid: int = 0
-    additional_gids: list = field(default_factory=list)
-    umask: int = None
-    terminal: bool = False
-    console_size: tuple = None
-    rlimits: list = field(default_factory=list)   # (name, resource, soft, hard)
-    oom_score_adj: int = None
-    no_new_privileges: bool = False
-    capabilities: dict = None
-    apparmor: str = None
-    selinux: str = None
-    io_priority: dict = None
-    scheduler: dict = None
+class ProcessPlan(_Record):
+    # rlimits: [(name, resource number, soft, hard)]
+    _fields = ("args", "env", "cwd", "uid", "gid", "additional_gids", "umask", "terminal",
+               "console_size", "rlimits", "oom_score_adj", "no_new_privileges",
+               "capabilities", "apparmor", "selinux", "io_priority", "scheduler")
+    _defaults = {"uid": 0, "gid": 0, "additional_gids": list, "terminal": False,
+                 "rlimits": list, "no_new_privileges": False}
 
 
-@dataclass
-class InitPlan:
-    rootfs: str
-    readonly: bool
-    namespaces: list            # [(type, path|None)]
-    unshare_flags: int
-    uid_mappings: list
-    gid_mappings: list
-    time_offsets: dict
-    rootfs_propagation: int
-    pre_pivot: list             # [Step] mounts, devices, links
-    post_pivot: list            # [Step] masks, ro paths, sysctl, hostname
-    process: ProcessPlan = None
-    hooks: dict = field(default_factory=dict)
-    sysctl: dict = field(default_factory=dict)
-    personality: dict = None
-    seccomp: dict = None
-    cgroups_path: str = None
-    resources: dict = None
-    no_pivot: bool = False
-    dev_is_bind: bool = False
-    raw_linux: dict = None
+class InitPlan(_Record):
+    # namespaces: [(type, path|None)]; pre_pivot: mounts, devices, links;
+    # post_pivot: sysctl, masks, read-only paths, hostname, read-only root
+    _fields = ("rootfs", "readonly", "namespaces", "unshare_flags", "uid_mappings",
+               "gid_mappings", "time_offsets", "rootfs_propagation", "pre_pivot",
+               "post_pivot", "process", "hooks", "sysctl", "personality", "seccomp",
+               "cgroups_path", "resources", "no_pivot", "dev_is_bind", "raw_linux")
+    _defaults = {"hooks": dict, "sysctl": dict, "no_pivot": False, "dev_is_bind": False}
 
     def has_ns(self, t):
         return any(n == t for n, _ in self.namespaces)
 
     def new_ns(self, t):
         return any(n == t and p is None for n, p in self.namespaces)
-
-    def to_dict(self):
-        return asdict(self)
 
     def render(self):
         """The plan as text, for `runc-py plan`."""
