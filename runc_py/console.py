@@ -52,7 +52,7 @@ def proxy(master, child_alive, stdin=0, stdout=1):
     old = None
     if os.isatty(stdin):
         old = termios.tcgetattr(stdin)
-        tty.setraw(stdin)
+        tty.setraw(stdin, termios.TCSANOW)  # TCSAFLUSH would drop typed-ahead input
         size = get_size(stdin)
         if size:
             set_size(master, *size)

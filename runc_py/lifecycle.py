@@ -528,6 +528,10 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
         internal_peer.close()
         master = recv_master(internal)
         internal.close()
+        from .console import get_size, set_size
+        size = get_size(0) if os.isatty(0) else None
+        if size and size != (0, 0):
+            set_size(master, *size)  # before the process starts, so it sees its size
     try:
         start(opts, cid)
     except BaseException:

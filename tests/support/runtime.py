@@ -45,7 +45,7 @@ AREAS = (
     "config-linux.md#user-namespace-mappings",
     "config-linux.md#devices", "config-linux.md#sysctl", "config-linux.md#maskedPaths",
     "config-linux.md#readonlyPaths", "config-linux.md#rootfsPropagation",
-    "runtime-linux.md#dev-symlinks", "differential:runc", "runc-cli#exec",
+    "runtime-linux.md#dev-symlinks", "differential:runc", "runc-cli#exec", "runc-cli#terminal",
 )
 LEVELS = ("MUST", "SHOULD", "MAY", "DIFF")
 
