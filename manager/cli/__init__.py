@@ -49,7 +49,7 @@ def main(argv=None):
     _register()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="mydocker", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="mydocker", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -65,4 +65,4 @@ def main(argv=None):
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    sys.exit(0)
+    sys.exit(rc if isinstance(rc, int) else 0)

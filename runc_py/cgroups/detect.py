@@ -11,8 +11,6 @@ mounted under the cgroup root (a parameter, default /sys/fs/cgroup):
 Pure apart from reading the mountinfo file and the v2 root's
 cgroup.controllers; unit tests point both at a temporary fake tree."""
 import os
-from dataclasses import dataclass, field
-
 from .errors import CgroupError
 
 __all__ = ["Layout", "detect", "parse_mountinfo"]
@@ -21,13 +19,21 @@ DEFAULT_ROOT = "/sys/fs/cgroup"
 DEFAULT_MOUNTINFO = "/proc/self/mountinfo"
 
 
-@dataclass
 class Layout:
-    mode: str                                   # "v1", "v2" or "hybrid"
-    root: str                                   # the cgroup root directory
-    v1: dict = field(default_factory=dict)      # subsystem -> mount point
-    v2: str = None                              # cgroup2 mount point or None
-    v2_controllers: tuple = ()                  # controllers the v2 root offers
+    """mode "v1" / "v2" / "hybrid"; root: the cgroup root directory; v1:
+    {subsystem: mount point}; v2: the cgroup2 mount point or None;
+    v2_controllers: what the v2 root's cgroup.controllers offers."""
+    __slots__ = ("mode", "root", "v1", "v2", "v2_controllers")
+
+    def __init__(self, mode, root, v1=None, v2=None, v2_controllers=()):
+        self.mode, self.root, self.v1 = mode, root, dict(v1 or {})
+        self.v2, self.v2_controllers = v2, tuple(v2_controllers)
+
+    def __eq__(self, other):
+        return isinstance(other, Layout) and self.to_dict() == other.to_dict()
+
+    def __repr__(self):
+        return f"Layout({self.to_dict()!r})"
 
     def v1_hierarchies(self):
         """Distinct v1 mount points, each with the subsystems it holds."""

@@ -16,7 +16,7 @@ denies any of them.
 """
 import os
 import struct
-from typing import NamedTuple
+from collections import namedtuple
 
 from .errors import CgroupError
 from .resources import Write

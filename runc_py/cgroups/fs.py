@@ -14,7 +14,7 @@ def write(path, value, field=None):
     """Write `value` to the cgroup file `path` in a single write(2)."""
     data = value.encode() if isinstance(value, str) else value
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     except OSError as e:
         raise CgroupError.from_oserror(e, field, "open", path, value) from None
     try:

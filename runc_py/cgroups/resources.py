@@ -12,7 +12,7 @@ picks, per controller, the version a host serves it with (hybrid hosts mix
 both).  `devices` is translated in devices.py.
 """
 import re
-from typing import NamedTuple
+from collections import namedtuple
 
 from .errors import CgroupError
 

@@ -129,6 +129,15 @@ def exec_cmd(opts, o, pos):
     except (OSError, ValueError):
         cfg = {}
     seccomp_spec = (cfg.get("linux") or {}).get("seccomp")
+    seccomp_prog = None
+    if seccomp_spec:
+        from .. import seccomp
+        seccomp.preload()
+        seccomp_prog = seccomp.build(seccomp.compile(seccomp_spec))
+    capsets = None
+    if proc.capabilities is not None:
+        from .. import caps
+        capsets = caps.available(caps.parse(proc.capabilities), held=caps.held_caps())
     init_pid = c.pid
 
     # namespaces of the container's init, opened now (host /proc)
@@ -170,7 +179,7 @@ def exec_cmd(opts, o, pos):
     mid = os.fork()
     if mid == 0:
         sock.close()
-        _joiner(child_sock, ns_fds, proc, seccomp_spec, userns, console, preserve)
+        _joiner(child_sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve)
         os._exit(1)
     child_sock.close()
     for _, fd in ns_fds:
@@ -255,7 +264,7 @@ def _reap(pid):
             return 128 + os.WTERMSIG(st)
 
 
-def _joiner(sock, ns_fds, proc, seccomp_spec, userns, console, preserve):
+def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve):
     try:
         L.prctl(L.PR_SET_DUMPABLE, 0)
         if channel.recv(sock).get("type") != "go":
@@ -268,12 +277,6 @@ def _joiner(sock, ns_fds, proc, seccomp_spec, userns, console, preserve):
         from .. import console as _console  # noqa: F401
         from . import sealed
         helper_fd = sealed.sealed_helper_fd()
-        if proc.capabilities is not None:
-            from .. import caps  # noqa: F401
-        if seccomp_spec:
-            from .. import seccomp
-            if hasattr(seccomp, "preload"):
-                seccomp.preload()
         for name, fd in ns_fds:
             try:
                 L.setns(fd, _NSTYPE[name], f"/proc/<init>/ns/{name}")
@@ -313,7 +316,7 @@ def _joiner(sock, ns_fds, proc, seccomp_spec, userns, console, preserve):
         if proc.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(proc.oom_score_adj))
-        finalize(proc, env, seccomp_spec, userns)
+        finalize(proc, env, seccomp_prog, userns, capsets=capsets)
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
                   signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(s, signal.SIG_DFL)

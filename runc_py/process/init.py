@@ -137,6 +137,16 @@ def _cloexec_sweep(keep_below):
                 pass
 
 
+def _close_others(first, keep):
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= first and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 # ---------------------------------------------------------------- stage 1
 
 def intermediate(plan, ctx, sock):
@@ -147,7 +157,10 @@ def intermediate(plan, ctx, sock):
         if ctx.stdio:
             for target, fd in enumerate(ctx.stdio):
                 os.dup2(fd, target)
-        _cloexec_sweep(3 + ctx.preserve_fds)
+        # fds the caller leaked to us (not preserved) must not stay open in the
+        # container's init until start: a caller waiting for EOF would hang
+        keep = {sock.fileno(), ctx.console_fd, ctx.log_fd, ctx.helper_fd}
+        _close_others(3 + ctx.preserve_fds, keep)
         for t, p in plan.namespaces:
             if p is None:
                 continue
@@ -246,9 +259,13 @@ class _Init:
         reply = channel.recv(self.sock)
         if reply.get("type") != "ok":
             os._exit(1)
+        # hooks run in the container's namespaces see the pid as the
+        # container sees it (runtime.md#state)
+        cstate = dict(reply.get("state", {}), pid=os.getpid())
+        reply["state"] = cstate
         if plan.hooks.get("createContainer"):
             from ..hooks import run_hooks
-            run_hooks("createContainer", plan.hooks["createContainer"], reply.get("state", {}))
+            run_hooks("createContainer", plan.hooks["createContainer"], cstate)
         self.pivot()
         if plan.process and plan.process.terminal:
             self.console()

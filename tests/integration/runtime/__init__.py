@@ -1,0 +1,1 @@
+"""OCI runtime conformance suite: see conftest.py and tests/support/runtime.py."""
