@@ -29,10 +29,13 @@ native:
 launchers:
 	$(PYTHON) tools/install_launchers.py $(BINDIR)
 
-# The main job, offline: a busybox bundle from Debian's busybox-static, run by runc-py.
+# The main job, offline: a busybox image built from Debian's busybox-static,
+# served by a local registry, pulled and run by mydocker on runc-py; then the
+# same bundle run directly by runc-py.
 demo:
+	BINDIR=$(BINDIR) $(PYTHON) tools/demo.py
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	$(PYTHON) tools/busybox_rootfs.py --bundle $(DEMO_DIR) --args echo "Hello World"
+	$(PYTHON) tools/busybox_rootfs.py --bundle $(DEMO_DIR) --args echo "Hello World from runc-py"
 	$(BINDIR)/runc-py run --bundle $(DEMO_DIR) runc-py-demo-$$$$
 
 # Everything but the real-callers target (podman, containerd, docker), which
