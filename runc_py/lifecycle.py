@@ -105,8 +105,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             try:
                 cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
                                                 systemd=opts.systemd_cgroup)
+                cg.validate(plan.resources or {})  # errors name the config's own indexes
                 resources = _with_default_device_rules(cgmod, plan, doc)
-                cg.validate(resources)
                 cg.create()
                 c.priv["cgroup"] = cg.to_dict()
                 c.save()

@@ -36,13 +36,10 @@ _ACC = {"m": ACC_MKNOD, "r": ACC_READ, "w": ACC_WRITE}
 _TYPE = {"b": DEV_BLOCK, "c": DEV_CHAR}
 
 
-class Rule(NamedTuple):
-    allow: bool
-    type: str          # "a", "b" or "c"
-    major: object      # int or None (= any)
-    minor: object
-    access: str        # a non-empty subset of "rwm", in that order
-    field: str
+class Rule(namedtuple("Rule", "allow type major minor access field")):
+    """allow: bool; type "a"/"b"/"c"; major, minor: int or None (any);
+    access: a non-empty subset of "rwm", in that order; field: JSON path."""
+    __slots__ = ()
 
     @property
     def mask(self):

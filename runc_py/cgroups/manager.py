@@ -16,7 +16,6 @@ fs.py writes; resources.py and devices.py decide what to write.
 """
 import errno
 import os
-import signal
 import time
 
 from . import devices as _devices
@@ -26,6 +25,8 @@ from .errors import CgroupError
 from .resources import BASE, KINDS, unified_v1, unified_v2
 
 __all__ = ["Cgroup", "resolve_path", "expand_slice", "PARENT"]
+
+SIGKILL = 9        # Linux; spares importing signal (and enum) on the start-up path
 
 PARENT = "/runc-py"
 FIELD = "linux.cgroupsPath"
@@ -460,12 +461,12 @@ class Cgroup:
             return "FROZEN" if events.get("frozen") == 1 else "THAWED"
         return "THAWED"
 
-    def kill_all(self, sig=signal.SIGKILL, timeout=5.0):
+    def kill_all(self, sig=SIGKILL, timeout=5.0):
         """Kill every process in the cgroup tree and wait until it is empty."""
         if not self.pids():
             return
         kill_file = os.path.join(self.unified_dir, "cgroup.kill") if self.unified_dir else None
-        if (self.layout.mode == "v2" and sig == signal.SIGKILL and kill_file
+        if (self.layout.mode == "v2" and sig == SIGKILL and kill_file
                 and fs.exists(kill_file)):
             fs.write(kill_file, "1")
         else:
@@ -487,7 +488,7 @@ class Cgroup:
             if time.monotonic() > deadline:
                 raise CgroupError(None, f"processes {self.pids()} are still in {self.path} "
                                         f"{timeout}s after SIGKILL", file=self.path)
-            if sig == signal.SIGKILL and self.layout.mode != "v2":
+            if sig == SIGKILL and self.layout.mode != "v2":
                 for pid in self.pids():          # new children of a fork loop
                     try:
                         os.kill(pid, sig)

@@ -28,13 +28,13 @@ CPU_SHARES_MIN, CPU_SHARES_MAX = 2, 262144
 CFS_PERIOD_MIN, CFS_PERIOD_MAX = 1000, 1000000
 
 
-class Write(NamedTuple):
-    controller: str        # v1 subsystem or v2 controller; "" = core cgroup file
-    file: str              # file name inside the cgroup directory
-    value: str
-    field: str             # JSON path in config.json
-    alternatives: tuple = ()   # ((file, value), ...) used in turn if `file` is missing
-    optional: bool = False     # skip quietly when no file exists (nothing to enforce)
+# controller: v1 subsystem or v2 controller ("" = a core cgroup.* file);
+# file: name inside the cgroup directory; value: the string to write; field:
+# the JSON path in config.json; alternatives: ((file, value), ...) used in
+# turn when `file` is missing; optional: skip quietly when no file exists
+# (nothing to enforce, e.g. "unlimited" without swap accounting).
+Write = namedtuple("Write", "controller file value field alternatives optional",
+                   defaults=((), False))
 
 
 # ---------------------------------------------------------------- helpers

@@ -237,8 +237,17 @@ def exec_cmd(opts, o, pos):
 
 
 def _sub_cgroup(cg, specs):
-    """--cgroup [controller:]path: run in a sub-cgroup of the container's."""
-    return cg  # sub-cgroups are created by the container itself; keep its own
+    """--cgroup [controllers:]path: run in a sub-cgroup of the container's
+    (as runc; on this runtime one path applies to every controller)."""
+    from ..cgroups import Cgroup, CgroupError
+    sub = specs[-1].split(":", 1)[-1].strip("/")
+    if not sub or ".." in sub.split("/"):
+        raise UsageError(f"--cgroup {specs[-1]!r}: need a relative path inside the "
+                         f"container's cgroup")
+    child = Cgroup(cg.layout, cg.path.rstrip("/") + "/" + sub)
+    if not child.exists():
+        raise UsageError(f"--cgroup: {sub!r} does not exist in the container's cgroup")
+    return child
 
 
 def _forward(pid, signo):
