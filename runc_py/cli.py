@@ -6,11 +6,11 @@ podman) pass Go-style flags (`-bundle x`, `--pid-file=x`, booleans as
 import time, so it imports nothing heavy.  Each verb: flags -> one
 lifecycle call -> exit code.  Errors go to stderr and, as a JSON line, to
 --log (containerd and Docker show only that line)."""
-import json
 import os
 import sys
 import time
 
+from . import fastjson as json
 from .errors import RuncPyError, UsageError
 
 VERSION = "0.1.0"
@@ -291,7 +291,8 @@ def dispatch(opts, cmd, o, pos):
         check(doc)
         plan = compile_plan(doc, bundle, no_pivot=bool(o.no_pivot))
         if o.json:
-            sys.stdout.write(json.dumps(plan.to_dict(), indent=2, default=str) + "\n")
+            import json as _json
+            sys.stdout.write(_json.dumps(plan.to_dict(), indent=2, default=str) + "\n")
         else:
             sys.stdout.write(plan.render() + "\n")
         return 0

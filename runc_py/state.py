@@ -7,15 +7,13 @@ with the same start time, not a zombie?), the exec fifo, and the freezer,
 so a reused pid or a crashed runtime is never mistaken for a live
 container.  Legal transitions are checked in `require()`."""
 import fcntl
-import json
 import os
-import re
-import shutil
 import time
 
+from . import fastjson as json
 from .errors import NotFoundError, StateError, UsageError
 
-ID_RE = re.compile(r"^[\w+\-.]+$")
+_ID_PUNCT = set("_+-.")
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
 
@@ -23,7 +21,8 @@ FIFO = "exec.fifo"
 def validate_id(cid):
     if not cid:
         raise UsageError("container id cannot be empty")
-    if not ID_RE.match(cid) or cid in (".", "..") or len(cid) > 1024:
+    if (not all(ch.isalnum() or ch in _ID_PUNCT for ch in cid) or cid in (".", "..")
+            or len(cid) > 1024):
         raise UsageError(f"invalid container id {cid!r}: use letters, digits, '_', '+', '-' "
                          f"and '.'")
 
@@ -102,6 +101,7 @@ class Container:
             self._lock_fd = None
 
     def remove(self):
+        import shutil
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- derived status ---------------------------------------------------

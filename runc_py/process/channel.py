@@ -1,7 +1,8 @@
 """The sync channel between the runtime and the container's processes: a
 SOCK_SEQPACKET socketpair carrying one JSON object per packet."""
-import json
 import socket
+
+from .. import fastjson as json
 
 
 class ChannelClosed(Exception):

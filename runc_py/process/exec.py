@@ -9,13 +9,13 @@ process applies the process's own settings (user, groups, capabilities,
 no_new_privs, seccomp, cwd, terminal) and execs through the sealed helper.
 Errors come back over the sync channel; EOF means execve succeeded."""
 import errno
-import json
 import os
 import signal
 import socket
 import sys
 import time
 
+from .. import fastjson as json
 from .. import state as S
 from ..errors import RuncPyError, SpecError, StateError, StepError, UsageError
 from ..errors import from_dict as error_from_dict

@@ -5,8 +5,9 @@ validation (oci-spec/runtime/config.schema.json, through jsonschema) costs
 ~60 ms of imports, so on the start-up path we rely on the plan compiler's
 typed reads plus the cross-field checks in spec/checks.py; the schema runs
 when RUNC_PY_SCHEMA=1 is set or through `runc-py validate`."""
-import json
 import os
+
+from .. import fastjson as json
 
 from ..errors import SpecError
 
@@ -30,8 +31,14 @@ def load_bundle(bundle):
         raise SpecError(None, f"{path}: {e.strerror}")
     try:
         doc = json.loads(raw)
-    except ValueError as e:
-        raise SpecError(None, f"{path} is not valid JSON: {e}")
+    except ValueError:
+        import json as _json  # the full module says where: line and column
+        try:
+            _json.loads(raw)
+            detail = "cannot be parsed"
+        except ValueError as e:
+            detail = str(e)
+        raise SpecError(None, f"{path} is not valid JSON: {detail}")
     if not isinstance(doc, dict):
         raise SpecError("$", "config.json must hold a JSON object")
     return bundle, doc
