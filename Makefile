@@ -3,7 +3,7 @@
 PYTHON ?= $(shell python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')
 BINDIR ?= /usr/local/bin
 APT_PACKAGES = busybox-static runc docker-registry libseccomp-dev skopeo umoci \
-               hyperfine iproute2 gcc libc6-dev python3-dev util-linux podman
+               hyperfine iproute2 gcc libc6-dev python3-dev util-linux podman conmon
 PIP_PACKAGES = setuptools wheel cffi jsonschema click requests pyroute2 zstandard cryptography pytest
 DEMO_DIR ?= /tmp/runc-py-demo
 
@@ -57,7 +57,9 @@ conformance:
 	RUNTIME=$${RUNTIME:-$(BINDIR)/runc-py} $(PYTHON) -m pytest -q -ra tests/integration -m conformance
 
 bench:
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/bench_runtime.py
+	$(PYTHON) bench/bench_pull.py
+	$(PYTHON) bench/bench_run.py
 
 clean:
 	rm -rf build *.egg-info runc_py/_native*.so runc_py/_seccomp*.so runc_py/_exec_helper

@@ -12,8 +12,6 @@ cgroup failures come back as errors naming the resource field and file.
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 
@@ -79,6 +77,8 @@ def cmd_ps(opts, o, pos):
             raise UsageError("ps: ps arguments cannot be used with --format json")
         sys.stdout.write(json.dumps(pids) + "\n")
         return 0
+    import shutil
+    import subprocess
     args = pos[1:] or ["-ef"]
     ps = shutil.which("ps")
     if ps is None:
@@ -393,6 +393,7 @@ def cmd_update(opts, o, pos):
 # ---------------------------------------------------------------- checkpoint / restore
 
 def _criu(verb):
+    import shutil
     path = os.environ.get("RUNC_PY_CRIU") or shutil.which("criu")
     if not path or not os.access(path, os.X_OK):
         raise RuncPyError(f"{verb} needs CRIU: install the criu package",

@@ -101,8 +101,26 @@ class Container:
             self._lock_fd = None
 
     def remove(self):
-        import shutil
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """The state dir is flat (state.json, config.json, exec.fifo, temp
+        files), so no shutil (and its imports) on every delete."""
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return
+        for n in names:
+            p = os.path.join(self.dir, n)
+            try:
+                if os.path.isdir(p) and not os.path.islink(p):
+                    import shutil
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    os.unlink(p)
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(self.dir)
+        except FileNotFoundError:
+            pass
 
     # -- derived status ---------------------------------------------------
     @property

@@ -20,6 +20,17 @@ main()
 
 
 def main(bindir):
+    write(bindir)
+    # pip's console scripts (setup.py entry points) sit earlier on PATH under
+    # pyenv and start the interpreter with the full site scan: replace them
+    # with the same fast launchers so that `runc-py` on PATH is always fast.
+    scripts = sysconfig.get_paths()["scripts"]
+    if os.path.realpath(scripts) != os.path.realpath(bindir) and any(
+            os.path.exists(os.path.join(scripts, n)) for n in ("runc-py", "mydocker")):
+        write(scripts)
+
+
+def write(bindir):
     purelib = sysconfig.get_paths()["purelib"]
     platlib = sysconfig.get_paths()["platlib"]
     paths = [PROJECT] + sorted({purelib, platlib})

@@ -11,7 +11,7 @@ Nothing here touches the filesystem; fs.py performs the writes and manager.py
 picks, per controller, the version a host serves it with (hybrid hosts mix
 both).  `devices` is translated in devices.py.
 """
-import re
+from ..lazyre import LazyRegex
 from collections import namedtuple
 
 from .errors import CgroupError
@@ -79,7 +79,7 @@ def _unsupported_v2(field, what, value):
                        hint="this host uses cgroup v2 for this controller")
 
 
-_CPULIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+_CPULIST = LazyRegex(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
 def _cpulist(obj, key, field):
@@ -425,7 +425,7 @@ def io_v2(resources):
 
 # ---------------------------------------------------------------- hugetlb
 
-_PAGESIZE = re.compile(r"^(\d+)(KB|MB|GB|TB|PB)$")
+_PAGESIZE = LazyRegex(r"^(\d+)(KB|MB|GB|TB|PB)$")
 _UNITS = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50}
 
 
@@ -478,7 +478,7 @@ def hugetlb_v2(resources):
 
 # ---------------------------------------------------------------- network
 
-_IFNAME = re.compile(r"^[^\s/]{1,15}$")
+_IFNAME = LazyRegex(r"^[^\s/]{1,15}$")
 
 
 def _network(resources):
@@ -553,7 +553,7 @@ rdma_v2 = rdma_v1
 
 # ---------------------------------------------------------------- unified
 
-_UNIFIED_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$")
+_UNIFIED_KEY = LazyRegex(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$")
 
 
 def unified_v2(resources):

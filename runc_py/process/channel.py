@@ -1,8 +1,11 @@
 """The sync channel between the runtime and the container's processes: a
 SOCK_SEQPACKET socketpair carrying one JSON object per packet."""
-import socket
+import _socket
+import sys
 
 from .. import fastjson as json
+
+_SOL_SOCKET, _SCM_RIGHTS = 1, 1
 
 
 class ChannelClosed(Exception):
@@ -10,7 +13,9 @@ class ChannelClosed(Exception):
 
 
 def pair():
-    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    """Built on _socket: the socket module would import selectors and enum."""
+    return _socket.socketpair(_socket.AF_UNIX,
+                              _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
 
 
 def send(sock, **msg):
@@ -26,7 +31,19 @@ def recv(sock):
 
 def recv_fds(sock, maxfds=4):
     """-> (message, [fds]): a packet that may carry fds (SCM_RIGHTS)."""
-    data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, maxfds)
+    data, anc, _flags, _addr = sock.recvmsg(1 << 20, _socket.CMSG_LEN(maxfds * 4))
     if not data:
         raise ChannelClosed()
+    fds = []
+    for level, kind, blob in anc:
+        if level == _SOL_SOCKET and kind == _SCM_RIGHTS:
+            usable = len(blob) - len(blob) % 4
+            fds.extend(int.from_bytes(blob[i:i + 4], sys.byteorder, signed=True)
+                       for i in range(0, usable, 4))
     return json.loads(data), fds
+
+
+def send_fds(sock, fds, **msg):
+    """One packet carrying fds (SCM_RIGHTS) with a JSON message."""
+    blob = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
+    sock.sendmsg([json.dumps(msg).encode()], [(_SOL_SOCKET, _SCM_RIGHTS, blob)])

@@ -6,7 +6,10 @@ plan step, config field, syscall, path and errno, sent to the runtime over
 the sync channel; these functions never return."""
 import errno
 import os
-import signal
+try:
+    import _signal as signal  # the same functions and numbers, without enum (~5 ms)
+except ImportError:  # pragma: no cover
+    import signal
 import stat
 import sys
 
@@ -88,10 +91,12 @@ def preload(plan):
     every module they use later and build what needs files from the host
     (the sealed exec helper, the seccomp program).  After unshare(user) or
     pivot_root the interpreter's own files may be out of reach."""
-    import fcntl, json, resource, socket, termios, time  # noqa: F401,E401
-    from .. import console  # noqa: F401
+    import fcntl, resource  # noqa: F401,E401
     from . import sealed
     proc = plan.process
+    if proc is not None and proc.terminal:
+        import socket, termios  # noqa: F401,E401
+        from .. import console  # noqa: F401
     if plan.hooks.get("startContainer") or plan.hooks.get("createContainer"):
         from .. import hooks  # noqa: F401
         import subprocess  # noqa: F401
@@ -287,8 +292,7 @@ class _Init:
             # listenerPath; so this filter is loaded now, at create time
             from .. import seccomp as seccomp_mod
             lfd = seccomp_mod.load(prog)
-            import socket as _socket
-            _socket.send_fds(self.sock, [b'{"type": "seccomp-fd"}'], [lfd])
+            channel.send_fds(self.sock, [lfd], type="seccomp-fd")
             os.close(lfd)
             self.ctx.seccomp = None
         channel.send(self.sock, type="created")
@@ -711,8 +715,8 @@ def _log_late(log_fd, msg, level="error", stderr=True):
         except OSError:
             pass
     if log_fd is not None:
-        import json
         import time
+        from .. import fastjson as json
         line = json.dumps({"level": level, "msg": msg,
                            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         try:

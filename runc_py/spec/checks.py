@@ -16,9 +16,8 @@ certain (sethostname's 64 bytes, the time namespace's two clocks, seccomp's six
 syscall arguments, cgroup file names), checked here so the user hears about the
 field instead of an errno from deep inside container setup.
 """
-import re
 
-from .schema import Problem, format_path
+from .problem import LazyRegex, Problem, format_path
 
 __all__ = ["Problem", "check", "warnings", "CAPABILITIES", "RLIMITS", "NAMESPACE_TYPES"]
 
@@ -62,11 +61,11 @@ PROPAGATIONS = ("shared", "slave", "private", "unbindable",
 MPOL_MODES = ("MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
               "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL")
 
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+_SEMVER = LazyRegex(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
                      r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
-_CPU_LIST = re.compile(r"^(\d+(-\d+)?)(,\d+(-\d+)?)*$")
-_SYSCALL = re.compile(r"^[a-z_][a-z0-9_]*$")
-_PAGE_SIZE = re.compile(r"^[0-9]+[KMGTPE]?B$")
+_CPU_LIST = LazyRegex(r"^(\d+(-\d+)?)(,\d+(-\d+)?)*$")
+_SYSCALL = LazyRegex(r"^[a-z_][a-z0-9_]*$")
+_PAGE_SIZE = LazyRegex(r"^[0-9]+[KMGTPE]?B$")
 _HOST_NAME_MAX = 64          # __NEW_UTS_LEN: sethostname/setdomainname fail beyond it
 _IFNAMSIZ = 16               # interface names are at most 15 bytes
 _UID_MAP_LINES = 340         # kernel limit on lines in uid_map/gid_map (since 4.15)
@@ -161,10 +160,15 @@ def _check_version(doc, r):
     if version is None:
         r.add(["ociVersion"], "is required")
     elif _str(version):
-        m = _SEMVER.match(version)
-        if not m:
+        simple = version.split(".")
+        if len(simple) == 3 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in simple):
+            major = simple[0]  # the common case, without the regex
+        else:
+            m = _SEMVER.match(version)
+            major = m.group(1) if m else None
+        if major is None:
             r.add(["ociVersion"], f"must be a SemVer version such as 1.2.0 (got {version!r})")
-        elif m.group(1) != "1":
+        elif major != "1":
             r.add(["ociVersion"], f"version {version} is not supported: runc-py implements "
                                   "the 1.x runtime specification")
 
@@ -471,6 +475,7 @@ def _check_sysctl(doc, linux, r):
         return
     for key in sysctl:
         p = ["linux", "sysctl", key]
+        import re
         parts = re.split(r"[./]", key)
         if (not key or key[0] in "./" or any(part in ("", "..") for part in parts)
                 or any(c.isspace() or c == "\0" for c in key)):

@@ -405,6 +405,8 @@ def test_schemas_found_in_installed_layout(tmp_path, monkeypatch):
     shutil.copytree(os.path.join(REPO, "runc_py", "spec"), pkg / "spec",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (pkg / "__init__.py").write_text("")
+    for mod in ("fastjson.py", "lazyre.py"):
+        shutil.copy(os.path.join(REPO, "runc_py", mod), pkg / mod)
     shutil.copytree(os.path.join(REPO, "oci-spec"), pkg / "oci-spec")
     code = ("import runc_py.spec.schema as s; print(s.schema_dir()); "
             "print(s.validate({'ociVersion': '1.0.0'}))")
