@@ -140,17 +140,9 @@ class Wrapper:
 # runc-py incompatibilities found by these tests, each with the exact
 # runtime call it fails on; check_calls() lets them through for runc-py only
 # (each has its own xfail test), so a new failure is never hidden.
-KNOWN_GAPS = {
-    "delete-force-gone": (
-        "`delete --force ID` of a container that is already deleted exits 1 "
-        "(\"container does not exist\"); runc exits 0. containerd's shim and Docker call "
-        "it after every `delete`",
-        lambda argv: verb_of(argv) == "delete" and "--force" in argv),
-    "kill-all-stopped": (
-        "`kill --all ID 9` of a stopped container exits 1 (\"container is stopped\"); "
-        "runc exits 0. `ctr task rm -f` (and containerd's shim on force-delete) fails",
-        lambda argv: verb_of(argv) == "kill" and ("--all" in argv or "-a" in argv)),
-}
+# runc-py calls that are allowed to fail (a missing feature, each with its own
+# xfail test): none at present.  Entries are (reason, argv matcher).
+KNOWN_GAPS = {}
 
 
 def known_gap(call):

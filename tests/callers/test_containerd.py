@@ -70,7 +70,6 @@ def test_ctr_task_exec_and_kill(rt, containerd):
 
 
 def test_ctr_task_rm_force_after_exit(rt, containerd, gap):
-    gap(rt, s.KNOWN_GAPS["kill-all-stopped"][0])
     cid = _cid()
     r = _run(containerd, rt, "-d", s.IMAGE, cid, "true")
     assert r.returncode == 0, f"{r.stderr}\ncalls:\n{rt.report()}"
@@ -84,7 +83,6 @@ def test_ctr_task_rm_force_after_exit(rt, containerd, gap):
 
 def test_ctr_cleanup_calls_all_succeed(rt, containerd, gap):
     """After `delete`, the shim calls `delete --force` again: runc answers 0."""
-    gap(rt, s.KNOWN_GAPS["delete-force-gone"][0])
     cid = _cid()
     try:
         r = _run(containerd, rt, "--rm", s.IMAGE, cid, "true")
