@@ -132,7 +132,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 log_fd = None
         ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
                   preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
-                  cgroup=c.priv.get("cgroup"), helper_fd=helper_fd, seccomp=seccomp_prog,
+                  cgroup=_cgroup_mounts(cg), helper_fd=helper_fd, seccomp=seccomp_prog,
                   stdio=_stdio, capsets=capsets)
         sock, child_sock = channel.pair()
         sys.stdout.flush()
@@ -267,19 +267,29 @@ def _send_seccomp_listener(plan, c, fds):
             os.close(fd)
 
 
+def _cgroup_mounts(cg):
+    """{host hierarchy mount point: the container's cgroup dir in it}, for
+    the init's `type: cgroup` mount (it shows the container its own cgroups)."""
+    if cg is None:
+        return None
+    try:
+        mounts = {mnt: os.path.join(mnt, cg.path.lstrip("/"))
+                  for mnt in cg.layout.v1_hierarchies()}
+    except Exception:  # noqa: BLE001
+        return None
+    return {"by_mount": mounts}
+
+
 def _with_default_device_rules(cgmod, plan, doc):
     """The container's device cgroup rules: deny all, then the config's
     rules, then the devices every container gets (null, zero, full, random,
-    urandom, tty, console, ptmx, pts) and those in linux.devices -- appended
-    after the config's so that its "deny all" cannot remove them (as runc)."""
+    urandom, tty, console, ptmx, pts), appended after the config's so that
+    its "deny all" cannot remove them.  Devices in linux.devices are created
+    but get no rule of their own: access to them is what
+    linux.resources.devices says (runc behaves the same)."""
     res = dict(plan.resources or {})
     defaults = cgmod.default_rules()
-    extra = []
-    for d in (doc.get("linux") or {}).get("devices") or []:
-        if d.get("type") in ("c", "b", "u"):
-            extra.append({"allow": True, "type": "c" if d["type"] == "u" else d["type"],
-                          "major": d.get("major"), "minor": d.get("minor"), "access": "rwm"})
-    res["devices"] = defaults[:1] + list(res.get("devices") or []) + defaults[1:] + extra
+    res["devices"] = defaults[:1] + list(res.get("devices") or []) + defaults[1:]
     return res
 
 

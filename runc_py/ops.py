@@ -398,6 +398,16 @@ def _criu(verb):
     if not path or not os.access(path, os.X_OK):
         raise RuncPyError(f"{verb} needs CRIU: install the criu package",
                           hint="apt-get install criu")
+    # CRIU that cannot run on this kernel would fail half-way through a dump;
+    # say so up front with CRIU's own reason (seen: criu 3.17 on kernel 6.18
+    # cannot parse the vDSO, and runc's checkpoint fails the same way)
+    import subprocess
+    r = subprocess.run([path, "check"], capture_output=True, text=True)
+    if r.returncode != 0:
+        lines = [ln for ln in (r.stderr or r.stdout).splitlines() if "Error" in ln]
+        why = lines[0] if lines else (r.stderr or r.stdout).strip()[:200]
+        raise RuncPyError(f"{verb}: CRIU cannot run on this host (`criu check` failed: {why})",
+                          hint="a CRIU release that supports this kernel is needed")
     return path
 
 

@@ -395,8 +395,7 @@ class _Init:
             L.mount("cgroup2", target, "cgroup2", flags, None)
             return
         L.mount("tmpfs", target, "tmpfs", flags & ~L.MS_RDONLY, "mode=755")
-        paths = (self.ctx.cgroup or {}).get("paths", {}) if isinstance(
-            self.ctx.cgroup, dict) else {}
+        by_mount = (self.ctx.cgroup or {}).get("by_mount", {})
         for name in sorted(os.listdir("/sys/fs/cgroup")):
             host = os.path.join("/sys/fs/cgroup", name)
             if os.path.islink(host):
@@ -405,7 +404,7 @@ class _Init:
             if not os.path.ismount(host) or os.path.exists(
                     os.path.join(host, "cgroup.controllers")):
                 continue  # not a hierarchy, or the v2 one (runc leaves it out too)
-            sub = paths.get(name)
+            sub = by_mount.get(host)
             src = sub if sub and os.path.isdir(sub) else host
             dst = os.path.join(target, name)
             os.makedirs(dst, exist_ok=True)

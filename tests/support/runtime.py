@@ -46,6 +46,7 @@ AREAS = (
     "config-linux.md#devices", "config-linux.md#sysctl", "config-linux.md#maskedPaths",
     "config-linux.md#readonlyPaths", "config-linux.md#rootfsPropagation",
     "runtime-linux.md#dev-symlinks", "differential:runc", "runc-cli#exec", "runc-cli#terminal",
+    "config-linux.md#control-groups", "config-linux.md#seccomp", "config.md#capabilities",
 )
 LEVELS = ("MUST", "SHOULD", "MAY", "DIFF")
 
