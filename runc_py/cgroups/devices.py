@@ -16,7 +16,7 @@ denies any of them.
 """
 import os
 import struct
-from collections import namedtuple
+from ..records import record
 
 from .errors import CgroupError
 from .resources import Write
@@ -36,7 +36,7 @@ _ACC = {"m": ACC_MKNOD, "r": ACC_READ, "w": ACC_WRITE}
 _TYPE = {"b": DEV_BLOCK, "c": DEV_CHAR}
 
 
-class Rule(namedtuple("Rule", "allow type major minor access field")):
+class Rule(record("Rule", "allow type major minor access field")):
     """allow: bool; type "a"/"b"/"c"; major, minor: int or None (any);
     access: a non-empty subset of "rwm", in that order; field: JSON path."""
     __slots__ = ()

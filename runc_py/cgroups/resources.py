@@ -12,7 +12,7 @@ picks, per controller, the version a host serves it with (hybrid hosts mix
 both).  `devices` is translated in devices.py.
 """
 from ..lazyre import LazyRegex
-from collections import namedtuple
+from ..records import record
 
 from .errors import CgroupError
 
@@ -33,8 +33,8 @@ CFS_PERIOD_MIN, CFS_PERIOD_MAX = 1000, 1000000
 # the JSON path in config.json; alternatives: ((file, value), ...) used in
 # turn when `file` is missing; optional: skip quietly when no file exists
 # (nothing to enforce, e.g. "unlimited" without swap accounting).
-Write = namedtuple("Write", "controller file value field alternatives optional",
-                   defaults=((), False))
+Write = record("Write", "controller file value field alternatives optional",
+               defaults=((), False))
 
 
 # ---------------------------------------------------------------- helpers
