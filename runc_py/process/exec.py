@@ -10,9 +10,12 @@ no_new_privs, seccomp, cwd, terminal) and execs through the sealed helper.
 Errors come back over the sync channel; EOF means execve succeeded."""
 import errno
 import os
-import signal
-import socket
 import sys
+
+try:
+    import _signal as signal  # no enum import (~5 ms per exec)
+except ImportError:  # pragma: no cover
+    import signal
 import time
 
 from .. import fastjson as json
@@ -168,20 +171,33 @@ def exec_cmd(opts, o, pos):
         except OSError as e:
             raise StepError("console-socket", str(e), path=o.console_socket, errno=e.errno)
     elif proc.terminal:
+        import socket
         internal, internal_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM |
                                                     socket.SOCK_CLOEXEC)
         console = internal_peer
     if not o.detach:
         L.prctl(L.PR_SET_CHILD_SUBREAPER, 1)
+    # everything the joiner needs after entering the container is loaded
+    # and built here, before the fork (cheaper, and reachable)
+    import resource  # noqa: F401
+    from . import sealed
+    helper_fd = sealed.sealed_helper_fd()
+    if proc.terminal:
+        import fcntl  # noqa: F401
+        import termios  # noqa: F401
+        from .. import console as _console  # noqa: F401
     sock, child_sock = channel.pair()
     sys.stdout.flush()
     sys.stderr.flush()
     mid = os.fork()
     if mid == 0:
         sock.close()
-        _joiner(child_sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve)
+        _joiner(child_sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve,
+                helper_fd)
         os._exit(1)
     child_sock.close()
+    if helper_fd is not None:
+        os.close(helper_fd)
     for _, fd in ns_fds:
         os.close(fd)
     if internal_peer is not None:
@@ -273,19 +289,22 @@ def _reap(pid):
             return 128 + os.WTERMSIG(st)
 
 
-def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve):
+def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve,
+            helper_fd):
     try:
         L.prctl(L.PR_SET_DUMPABLE, 0)
         if channel.recv(sock).get("type") != "go":
             os._exit(1)
         from .init import _cloexec_sweep
         _cloexec_sweep(3 + preserve)
-        import resource  # noqa: F401 - everything is imported before entering the mount ns
-        import fcntl  # noqa: F401
-        import termios  # noqa: F401
-        from .. import console as _console  # noqa: F401
+        # imported by the runtime before the fork (see exec_cmd): after setns
+        # into the mount namespace the interpreter's files are out of reach
+        import resource
         from . import sealed
-        helper_fd = sealed.sealed_helper_fd()
+        if proc.terminal:
+            import fcntl
+            import termios
+            from .. import console as _console
         for name, fd in ns_fds:
             try:
                 L.setns(fd, _NSTYPE[name], f"/proc/<init>/ns/{name}")
