@@ -274,19 +274,8 @@ def _forward(pid, signo):
 
 
 def _reap(pid):
-    while True:
-        try:
-            r, st = os.waitpid(pid, 0)
-        except ChildProcessError:
-            while S.pid_alive(pid):
-                time.sleep(0.01)
-            return 0
-        except InterruptedError:
-            continue
-        if r == pid:
-            if os.WIFEXITED(st):
-                return os.WEXITSTATUS(st)
-            return 128 + os.WTERMSIG(st)
+    from ..lifecycle import _wait_child  # one implementation of "wait, map status"
+    return _wait_child(pid)
 
 
 def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve,
