@@ -230,6 +230,8 @@ def main(argv=None):
     opts = Options(root=g.root or os.environ.get("RUNC_PY_ROOT") or "/run/runc-py",
                    log=g.log, log_format=g.log_format or "text", debug=bool(g.debug),
                    systemd_cgroup=bool(g.systemd_cgroup))
+    if g.criu:  # --criu PATH: the CRIU binary checkpoint/restore use
+        os.environ["RUNC_PY_CRIU"] = g.criu
     if opts.log_format not in ("text", "json"):
         sys.stderr.write(f"runc-py: --log-format must be text or json, not "
                          f"{opts.log_format!r}\n")
