@@ -163,16 +163,27 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 except Exception as e:  # noqa: BLE001
                     raise _cgroup_error(e)
             channel.send(sock, type="go")
+            # The intermediate's "pid" and the init's own messages share the
+            # socket with no order between them: the init's wait until the
+            # pid is known (it always follows: the intermediate sends it
+            # right after the fork).
+            pending = []
             while True:
-                try:
-                    msg, fds = channel.recv_fds(sock)
-                except (channel.ChannelClosed, ConnectionResetError):
-                    if not mid_reaped:
-                        os.waitpid(mid, 0)
-                        mid_reaped = True
-                    raise RuncPyError("container init exited during create without "
-                                      "reporting why")
+                if pending and init_pid is not None:
+                    msg, fds = pending.pop(0)
+                else:
+                    try:
+                        msg, fds = channel.recv_fds(sock)
+                    except (channel.ChannelClosed, ConnectionResetError):
+                        if not mid_reaped:
+                            os.waitpid(mid, 0)
+                            mid_reaped = True
+                        raise RuncPyError("container init exited during create without "
+                                          "reporting why")
                 t = msg.get("type")
+                if init_pid is None and t in ("hooks", "created", "seccomp-fd"):
+                    pending.append((msg, fds))
+                    continue
                 if t == "userns":
                     _write_mappings(mid, plan)
                     channel.send(sock, type="mapped")
