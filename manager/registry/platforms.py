@@ -1,7 +1,7 @@
 """Platforms (pure): the host's os/arch/variant, parsing `--platform
 os/arch[/variant]`, and choosing the manifest for a platform from a Docker
 manifest list or an OCI image index."""
-import platform as _platform
+import os
 
 from ..errors import InvalidReference, RegistryError
 
@@ -14,7 +14,7 @@ _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm6
 
 
 def host_platform():
-    machine = _platform.machine()
+    machine = os.uname().machine  # (platform costs ~3 ms to import)
     arch = _ARCH.get(machine, machine)
     variant = {"armv7l": "v7", "armv6l": "v6"}.get(machine)
     return ("linux", arch, variant)

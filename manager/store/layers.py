@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import StoreError
 from .atomic import FileLock, read_json, write_json
-from .unpack import OPAQUE_XATTR, unpack
+OPAQUE_XATTR = "trusted.overlay.opaque"  # as in unpack.py
 
 __all__ = ["LayerStore", "chain_ids", "apply_layers", "overlay_supported"]
 
@@ -70,6 +70,7 @@ class LayerStore:
             (tmp / "diff").mkdir(parents=True)
             try:
                 with open(blob_path, "rb") as f:
+                    from .unpack import unpack  # tarfile etc. only when unpacking
                     result = unpack(f, tmp / "diff")
                 if result.diff_id != diff_id:
                     raise StoreError(f"layer {blob_digest or blob_path} unpacks to "
