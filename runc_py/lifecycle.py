@@ -56,7 +56,7 @@ def _write_pid_file(path, pid):
 
 def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False,
            no_new_keyring=False, preserve_fds=0, _internal_console=None, _keep_sock=False,
-           _stdio=None):
+           _stdio=None, _exit_fd=None):
     """Create a container; returns its Container handle.  On failure nothing
     is left behind."""
     from .spec.load import check, load_bundle
@@ -133,7 +133,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
                   preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
                   cgroup=_cgroup_mounts(cg), helper_fd=helper_fd, seccomp=seccomp_prog,
-                  stdio=_stdio, capsets=capsets)
+                  stdio=_stdio, capsets=capsets, exit_fd=_exit_fd)
         sock, child_sock = channel.pair()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -195,8 +195,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     if rdt:
                         c.priv["rdt_group"] = intelrdt.apply(rdt, cid, init_pid)
                     c.save()
-                    os.waitpid(mid, 0)
-                    mid_reaped = True
+                    if _exit_fd is None:
+                        os.waitpid(mid, 0)
+                        mid_reaped = True
+                    # else the intermediate stays as the init's parent and
+                    # reports its exit status (run --no-subreaper)
                 elif t == "seccomp-fd":
                     _send_seccomp_listener(plan, c, fds)
                 elif t == "hooks":
@@ -218,7 +221,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 elif t == "error":
                     raise error_from_dict(msg["error"])
         finally:
-            if not mid_reaped:
+            if not mid_reaped and _exit_fd is None:
                 try:
                     os.waitpid(mid, 0)
                 except ChildProcessError:
@@ -555,11 +558,18 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
         for r, w in pipes:
             os.set_inheritable(r, False)
             os.set_inheritable(w, False)
+    # Without a subreaper the init is not our child (it is double-forked):
+    # runc gets it as a child with CLONE_PARENT; we keep the intermediate
+    # process as its parent and have it report the exit status on a pipe.
+    exit_r = exit_w = None
+    if no_subreaper and not detach:
+        exit_r, exit_w = os.pipe()
     try:
         c = create(opts, cid, bundle, pid_file=pid_file, console_socket=console_socket,
                    no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                    _internal_console=internal_peer if internal else None,
-                   _stdio=(pipes[0][0], pipes[1][1], pipes[2][1]) if pipes else None)
+                   _stdio=(pipes[0][0], pipes[1][1], pipes[2][1]) if pipes else None,
+                   _exit_fd=exit_w)
     except BaseException:
         if pipes:
             for r, w in pipes:
@@ -596,8 +606,22 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
         proxy(master, lambda: S.pid_alive(pid))
     if pipes:
         status = _pump(pipes, pid)
-    else:
+    elif exit_r is None:
         status = _wait_child(pid)
+    if exit_r is not None:
+        os.close(exit_w)
+        data = b""
+        while True:
+            chunk = os.read(exit_r, 64)
+            if not chunk:
+                break
+            data += chunk
+        os.close(exit_r)
+        status = int(data) if data.strip().isdigit() else 255
+        try:
+            os.waitpid(-1, os.WNOHANG)  # the intermediate, which has exited
+        except ChildProcessError:
+            pass
     if not keep:
         try:
             delete(opts, cid, force=True)

@@ -28,7 +28,7 @@ class Ctx:
 
     def __init__(self, cid, state_dir, console_fd=None, preserve_fds=0,
                  no_new_keyring=False, log_fd=None, cgroup=None, exec_fifo=True,
-                 helper_fd=None, seccomp=None, stdio=None, capsets=None):
+                 helper_fd=None, seccomp=None, stdio=None, capsets=None, exit_fd=None):
         self.cid = cid
         self.state_dir = state_dir
         self.console_fd = console_fd
@@ -41,6 +41,7 @@ class Ctx:
         self.seccomp = seccomp          # seccomp.Program built by the runtime, or None
         self.stdio = stdio              # (stdin, stdout, stderr) fds for `run` pipes
         self.capsets = capsets          # caps.CapSets, checked against what we hold
+        self.exit_fd = exit_fd          # run --no-subreaper: report the init's exit here
 
 
 def apparmor_enabled():
@@ -164,7 +165,7 @@ def intermediate(plan, ctx, sock):
                 os.dup2(fd, target)
         # fds the caller leaked to us (not preserved) must not stay open in the
         # container's init until start: a caller waiting for EOF would hang
-        keep = {sock.fileno(), ctx.console_fd, ctx.log_fd, ctx.helper_fd}
+        keep = {sock.fileno(), ctx.console_fd, ctx.log_fd, ctx.helper_fd, ctx.exit_fd}
         _close_others(3 + ctx.preserve_fds, keep)
         for t, p in plan.namespaces:
             if p is None:
@@ -210,8 +211,25 @@ def intermediate(plan, ctx, sock):
                              "/proc/self/timens_offsets")
         pid = os.fork()
         if pid == 0:
+            if ctx.exit_fd is not None:
+                os.close(ctx.exit_fd)
             container_init(plan, ctx, sock)
         channel.send(sock, type="pid", pid=pid)
+        if ctx.exit_fd is not None:
+            sock.close()
+            for fd in (0, 1, 2):      # hold none of the container's stdio
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            while True:
+                try:
+                    _, st = os.waitpid(pid, 0)
+                    break
+                except InterruptedError:
+                    continue
+            code = os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st)
+            os.write(ctx.exit_fd, str(code).encode())
         os._exit(0)
     except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
         _die_with(sock, e)

@@ -47,6 +47,7 @@ AREAS = (
     "config-linux.md#readonlyPaths", "config-linux.md#rootfsPropagation",
     "runtime-linux.md#dev-symlinks", "differential:runc", "runc-cli#exec", "runc-cli#terminal",
     "config-linux.md#control-groups", "config-linux.md#seccomp", "config.md#capabilities",
+    "runc-cli#run",
 )
 LEVELS = ("MUST", "SHOULD", "MAY", "DIFF")
 
