@@ -28,13 +28,12 @@ def _run_with_fd(rt, bundle, cid, extra):
         f.write("from-fd-3\n")
     fd = os.open(path, os.O_RDONLY)
     try:
-        if fd != 3:
-            os.dup2(fd, 3)
+        # fd 3 of the child becomes our file; the test process's own fd 3
+        # (pytest's capture) is left alone
         p = subprocess.run([rt.cmd, "--root", rt.root, "run", *extra, "--bundle", bundle.path,
-                            cid], pass_fds=(3,), capture_output=True, text=True, timeout=30)
+                            cid], pass_fds=(3, fd), preexec_fn=lambda: os.dup2(fd, 3),
+                           capture_output=True, text=True, timeout=30)
     finally:
-        if fd != 3:
-            os.close(3)
         os.close(fd)
     rt._track(cid)
     return p
