@@ -16,6 +16,7 @@ from .errors import NotFoundError, RuncPyError, SpecError, StateError, StepError
 from .errors import from_dict as error_from_dict
 
 SIGKILL = 9  # (the signal module imports enum: ~5 ms this path does not need)
+NS_NEWCGROUP = 0x02000000
 
 
 class Options:
@@ -157,12 +158,24 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 os.close(fd)
         mid_reaped = False
         try:
-            if cg is not None:
+            # The first cgroup.procs write of a while costs ~10 ms in the
+            # kernel (an RCU grace period; runc pays it too).  Unless the
+            # container gets its own cgroup namespace (whose root must be the
+            # container's cgroup when it is made), let the intermediate go
+            # first and overlap that wait with its work: the init's pid is
+            # added too as soon as it is known, before the init may go on.
+            early = cg is not None and not (plan.unshare_flags & NS_NEWCGROUP)
+            if cg is not None and not early:
                 try:
                     cg.add_pid(mid)
                 except Exception as e:  # noqa: BLE001
                     raise _cgroup_error(e)
             channel.send(sock, type="go")
+            if early:
+                try:
+                    cg.add_pid(mid)
+                except Exception as e:  # noqa: BLE001
+                    raise _cgroup_error(e)
             # The intermediate's "pid" and the init's own messages share the
             # socket with no order between them: the init's wait until the
             # pid is known (it always follows: the intermediate sends it
@@ -189,6 +202,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     channel.send(sock, type="mapped")
                 elif t == "pid":
                     init_pid = msg["pid"]
+                    if early:   # forked before its parent joined: join it too
+                        try:
+                            cg.add_pid(init_pid)
+                        except Exception as e:  # noqa: BLE001
+                            raise _cgroup_error(e)
                     st = S.proc_stat(init_pid)
                     c.data["pid"] = init_pid
                     c.priv["pid_start"] = st[1] if st else None
