@@ -206,14 +206,19 @@ def exec_cmd(opts, o, pos):
         console.close()
     pid = None
     try:
+        cg = None
         cgd = c.priv.get("cgroup")
         if cgd:
             from ..cgroups import Cgroup
             cg = Cgroup.from_dict(cgd)
             if o.cgroup:
                 cg = _sub_cgroup(cg, o.cgroup)
-            cg.add_pid(mid)
+        # the joiner starts entering the namespaces while the first (slow:
+        # an RCU grace period) cgroup.procs write runs; the process itself
+        # is added too and waits for "joined" before it execs
         channel.send(sock, type="go")
+        if cg is not None:
+            cg.add_pid(mid)
         err = None
         while True:
             try:
@@ -222,6 +227,9 @@ def exec_cmd(opts, o, pos):
                 break
             if msg.get("type") == "pid":
                 pid = msg["pid"]
+                if cg is not None:
+                    cg.add_pid(pid)
+                channel.send(sock, type="joined")
             elif msg.get("type") == "error":
                 err = error_from_dict(msg["error"])
         os.waitpid(mid, 0)
@@ -307,8 +315,11 @@ def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve
         if pid:
             channel.send(sock, type="pid", pid=pid)
             os._exit(0)
-        # the process itself, in the container's pid namespace
+        # the process itself, in the container's pid namespace; it goes on
+        # once the runtime has put it in the container's cgroup
         L.prctl(L.PR_SET_DUMPABLE, 0)
+        if channel.recv(sock).get("type") != "joined":
+            os._exit(1)
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(s, lambda signo, _f: os._exit(128 + signo))
         env = dict(e.split("=", 1) for e in proc.env)
