@@ -21,7 +21,8 @@ FIFO = "exec.fifo"
 def validate_id(cid):
     if not cid:
         raise UsageError("container id cannot be empty")
-    if (not all(ch.isalnum() or ch in _ID_PUNCT for ch in cid) or cid in (".", "..")
+    if (not all((ch.isascii() and ch.isalnum()) or ch in _ID_PUNCT for ch in cid)
+            or cid in (".", "..")
             or len(cid) > 1024):
         raise UsageError(f"invalid container id {cid!r}: use letters, digits, '_', '+', '-' "
                          f"and '.'")
