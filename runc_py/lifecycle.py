@@ -175,7 +175,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 try:
                     cg.add_pid(mid)
                 except Exception as e:  # noqa: BLE001
-                    raise _cgroup_error(e)
+                    # ESRCH: the intermediate already failed and exited; its
+                    # own error (the one to report) is waiting on the channel
+                    if getattr(e, "errno", None) != errno.ESRCH:
+                        raise _cgroup_error(e)
             # The intermediate's "pid" and the init's own messages share the
             # socket with no order between them: the init's wait until the
             # pid is known (it always follows: the intermediate sends it

@@ -218,7 +218,12 @@ def exec_cmd(opts, o, pos):
         # is added too and waits for "joined" before it execs
         channel.send(sock, type="go")
         if cg is not None:
-            cg.add_pid(mid)
+            try:
+                cg.add_pid(mid)
+            except Exception as e:  # noqa: BLE001
+                # ESRCH: the joiner already failed; its error is on the channel
+                if getattr(e, "errno", None) != errno.ESRCH:
+                    raise
         err = None
         while True:
             try:
