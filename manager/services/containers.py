@@ -1776,29 +1776,22 @@ def prune(paths, filters=()):
     return removed
 
 
-def pause(paths, ref):
+def _freeze_step(paths, ref, must_be, argv_fn, becomes, what):
     rec = _store(paths).resolve(ref)
-    st = state_of(paths, rec)
-    if st["Status"] != "running":
-        raise Conflict(f"Container {rec['Id']} is not running")
+    if state_of(paths, rec)["Status"] != must_be:
+        raise Conflict(f"Container {rec['Id']} is not {what}")
     rt = _runtime(paths, rec)
     try:
-        rc.call(rt, rc.pause_argv(rt, rec["Id"]))
+        rc.call(rt, argv_fn(rt, rec["Id"]))
     except rc.RuntimeError_ as e:
         raise RuntimeFailed(e.message)
-    _store(paths).update_state(rec["Id"], Status="paused")
+    _store(paths).update_state(rec["Id"], Status=becomes)
     return rec
+
+
+def pause(paths, ref):
+    return _freeze_step(paths, ref, "running", rc.pause_argv, "paused", "running")
 
 
 def unpause(paths, ref):
-    rec = _store(paths).resolve(ref)
-    st = state_of(paths, rec)
-    if st["Status"] != "paused":
-        raise Conflict(f"Container {rec['Id']} is not paused")
-    rt = _runtime(paths, rec)
-    try:
-        rc.call(rt, rc.resume_argv(rt, rec["Id"]))
-    except rc.RuntimeError_ as e:
-        raise RuntimeFailed(e.message)
-    _store(paths).update_state(rec["Id"], Status="running")
-    return rec
+    return _freeze_step(paths, ref, "paused", rc.resume_argv, "running", "paused")

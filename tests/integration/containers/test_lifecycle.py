@@ -190,3 +190,26 @@ def test_top_stats_rename_prune(md, name):
     md.ok("create", "--name", name, md.images.busybox)
     out = md.ok("container", "prune", "-f").out
     assert "Deleted Containers:" in out and md("inspect", name).rc == 1
+
+
+def test_pause_unpause(mdr, name, tmp_path):
+    """pause freezes every process (a counter stops), unpause thaws them;
+    pausing what is not running is a clear error."""
+    mdr.ok("run", "-d", "--name", name, "-v", f"{tmp_path}:/out", mdr.images.busybox,
+           "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /out/n; sleep 0.05; done")
+    counter = tmp_path / "n"
+    mdr.wait_for(lambda: counter.exists() and counter.read_text().strip(), what="counter")
+    mdr.ok("pause", name)
+    assert mdr.inspect(name)["State"]["Status"] == "paused"
+    assert mdr.inspect(name)["State"]["Paused"] is True
+    frozen = counter.read_text()
+    time.sleep(0.4)
+    assert counter.read_text() == frozen, "processes kept running while paused"
+    r = mdr("pause", name)
+    assert r.rc != 0 and "is not running" in r.err
+    mdr.ok("unpause", name)
+    assert mdr.inspect(name)["State"]["Status"] == "running"
+    mdr.wait_for(lambda: counter.read_text() != frozen, what="counter moving again")
+    r = mdr("unpause", name)
+    assert r.rc != 0 and "is not paused" in r.err
+    mdr.ok("rm", "-f", name)
