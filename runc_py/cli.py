@@ -265,7 +265,8 @@ def dispatch(opts, cmd, o, pos):
         if cmd == "create":
             LC.create(opts, cid, o.bundle, **kw)
             return 0
-        return LC.run(opts, cid, o.bundle, detach=bool(o.detach), keep=bool(o.keep),
+        from .foreground import run
+        return run(opts, cid, o.bundle, detach=bool(o.detach), keep=bool(o.keep),
                       no_subreaper=bool(o.no_subreaper), **kw)
     if cmd == "start":
         LC.start(opts, _need_id(cmd, pos))

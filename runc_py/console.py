@@ -2,7 +2,6 @@
 the caller's unix socket and the container's init sends the pty master fd
 over it with SCM_RIGHTS.  For `run` without --console-socket, the runtime
 itself receives the master and joins it to the caller's terminal."""
-import array
 import fcntl
 import os
 import select

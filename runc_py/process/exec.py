@@ -16,16 +16,16 @@ try:
     import _signal as signal  # no enum import (~5 ms per exec)
 except ImportError:  # pragma: no cover
     import signal
-import time
 
 from .. import fastjson as json
 from .. import state as S
 from ..errors import RuncPyError, SpecError, StateError, StepError, UsageError
 from ..errors import from_dict as error_from_dict
-from ..plan.compile import NS_FLAGS, compile_process
+from ..plan.compile import compile_process
 from ..syscalls import linux as L
 from . import channel
-from .init import _die_with, _lookup, _oserr, finalize
+from .finalize import _lookup, _oserr, finalize
+from .init import _die_with
 
 # setns order: user first (it grants the rights for the rest), mount last
 _ORDER = ["user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"]
@@ -268,7 +268,7 @@ def exec_cmd(opts, o, pos):
 def _sub_cgroup(cg, specs):
     """--cgroup [controllers:]path: run in a sub-cgroup of the container's
     (as runc; on this runtime one path applies to every controller)."""
-    from ..cgroups import Cgroup, CgroupError
+    from ..cgroups import Cgroup
     sub = specs[-1].split(":", 1)[-1].strip("/")
     if not sub or ".." in sub.split("/"):
         raise UsageError(f"--cgroup {specs[-1]!r}: need a relative path inside the "
@@ -287,8 +287,8 @@ def _forward(pid, signo):
 
 
 def _reap(pid):
-    from ..lifecycle import _wait_child  # one implementation of "wait, map status"
-    return _wait_child(pid)
+    from ..foreground import wait_child  # one implementation of "wait, map status"
+    return wait_child(pid)
 
 
 def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve,

@@ -18,7 +18,6 @@ checks that run on the runtime's hot path without jsonschema.
 """
 import json
 import os
-import re
 
 __all__ = ["Problem", "format_path", "validate", "validate_kind", "validate_all",
            "schema_dir", "KINDS"]
