@@ -419,7 +419,8 @@ def logs_cmd(ctx, follow, tail, since, until, timestamps, details, container):
         if n < 0:
             n = None
     try:
-        _svc().logs(ctx.obj.paths, container, follow, n, since, until, timestamps)
+        from ..services.logs import logs
+        logs(ctx.obj.paths, container, follow, n, since, until, timestamps)
     except KeyboardInterrupt:
         pass
 
@@ -441,7 +442,8 @@ def logs_cmd(ctx, follow, tail, since, until, timestamps, details, container):
 def exec_cmd(ctx, detach, interactive, tty, env, env_file, user, workdir, privileged,
              container, command):
     """Execute a command in a running container."""
-    code = _svc().exec_(ctx.obj.paths, container, list(command), interactive, tty, detach,
+    from ..services.exec import exec_
+    code = exec_(ctx.obj.paths, container, list(command), interactive, tty, detach,
                         _env_list(env, env_file), user, workdir, privileged)
     sys.exit(code or 0)
 
@@ -452,7 +454,8 @@ def exec_cmd(ctx, detach, interactive, tty, env, env_file, user, workdir, privil
 def top_cmd(ctx, container):
     """Display the running processes of a container."""
     from .gotemplate import tabulate
-    titles, rows = _svc().top(ctx.obj.paths, container)
+    from ..services.stats import top
+    titles, rows = top(ctx.obj.paths, container)
     for line in tabulate(["\t".join(titles)] + ["\t".join(r) for r in rows], 0, 4):
         click.echo(line)
 
@@ -467,9 +470,9 @@ def top_cmd(ctx, container):
 def stats_cmd(ctx, all_, no_stream, no_trunc, format_, containers):
     """Display a live stream of container resource usage statistics."""
     from .gotemplate import render_table
-    svc = _svc()
+    from ..services.stats import stats
     while True:
-        rows = svc.stats(ctx.obj.paths, containers, all_)
+        rows = stats(ctx.obj.paths, containers, all_)
         lines = render_table(format_ or STATS_DEFAULT, rows, STATS_HEADERS)
         if not no_stream:
             click.echo("\x1b[2J\x1b[H", nl=False)

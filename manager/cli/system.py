@@ -21,6 +21,7 @@ def info_cmd(ctx, format_):
     """Display system-wide information."""
     from .. import runtime_client as rc
     from ..services import containers as svc
+    from ..services import stats as _stats
     paths = ctx.obj.paths
     rows = svc.list_containers(paths, all_=True)
     states = [st["Status"] for _, st in rows]
@@ -40,7 +41,7 @@ def info_cmd(ctx, format_):
         "DefaultRuntime": runtime, "RuntimePath": rc.resolve(runtime) or "(not found)",
         "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
         "OSType": "linux", "Architecture": platform.machine(), "NCPU": os.cpu_count(),
-        "MemTotal": svc._mem_total(), "DockerRootDir": str(paths.data_root),
+        "MemTotal": _stats._mem_total(), "DockerRootDir": str(paths.data_root),
         "RunRoot": str(paths.run_root), "Name": platform.node(),
     }
     if format_:
@@ -62,7 +63,7 @@ def info_cmd(ctx, format_):
         f"Operating System: {info['OperatingSystem']}",
         f"Architecture: {info['Architecture']}",
         f"CPUs: {info['NCPU']}",
-        f"Total Memory: {svc._bytes(info['MemTotal'])}",
+        f"Total Memory: {_stats._bytes(info['MemTotal'])}",
         f"Name: {info['Name']}",
         f"Data Root Dir: {info['DockerRootDir']}",
         f"Run Root Dir: {info['RunRoot']}",
