@@ -15,6 +15,7 @@ from ..lazyre import LazyRegex
 from ..records import record
 
 from .errors import CgroupError
+from ..spec.lexical import is_cpu_list
 
 __all__ = ["Write", "V1", "V2", "KINDS", "translate", "shares_to_weight",
            "blkio_weight_to_io_weight", "swap_to_v2", "hugepage_file_size"]
@@ -79,19 +80,19 @@ def _unsupported_v2(field, what, value):
                        hint="this host uses cgroup v2 for this controller")
 
 
-_CPULIST = LazyRegex(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
 def _cpulist(obj, key, field):
     v = obj.get(key)
     if v is None or v == "":
         return None
-    if not isinstance(v, str) or not _CPULIST.match(v.replace(" ", "")):
+    if not isinstance(v, str) or not is_cpu_list(v.replace(" ", "")):
+        # say which range runs backwards when that is the only fault
+        for part in (v.replace(" ", "").split(",") if isinstance(v, str) else ()):
+            a, _, b = part.partition("-")
+            if a.isdigit() and b.isdigit() and int(b) < int(a):
+                raise CgroupError(field, f"range {part!r} runs backwards", value=v)
         raise CgroupError(field, f"{v!r} is not a list like \"0-3,7\"", value=v)
-    for part in v.replace(" ", "").split(","):
-        a, _, b = part.partition("-")
-        if b and int(b) < int(a):
-            raise CgroupError(field, f"range {part!r} runs backwards", value=v)
     return v.replace(" ", "")
 
 

@@ -18,6 +18,7 @@ field instead of an errno from deep inside container setup.
 """
 
 from .problem import LazyRegex, Problem, format_path
+from .lexical import is_cpu_list, is_syscall_name, semver_major
 
 __all__ = ["Problem", "check", "warnings", "CAPABILITIES", "RLIMITS", "NAMESPACE_TYPES"]
 
@@ -61,10 +62,6 @@ PROPAGATIONS = ("shared", "slave", "private", "unbindable",
 MPOL_MODES = ("MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
               "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL")
 
-_SEMVER = LazyRegex(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-                     r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
-_CPU_LIST = LazyRegex(r"^(\d+(-\d+)?)(,\d+(-\d+)?)*$")
-_SYSCALL = LazyRegex(r"^[a-z_][a-z0-9_]*$")
 _PAGE_SIZE = LazyRegex(r"^[0-9]+[KMGTPE]?B$")
 _HOST_NAME_MAX = 64          # __NEW_UTS_LEN: sethostname/setdomainname fail beyond it
 _IFNAMSIZ = 16               # interface names are at most 15 bytes
@@ -116,14 +113,7 @@ def _new_ns(doc, kind):
     return entry is not None and not entry[1].get("path")
 
 
-def _valid_cpu_list(text):
-    if not _CPU_LIST.match(text):
-        return False
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        if hi and int(hi) < int(lo):
-            return False
-    return True
+_valid_cpu_list = is_cpu_list
 
 
 # --- errors ---------------------------------------------------------------------
@@ -160,12 +150,7 @@ def _check_version(doc, r):
     if version is None:
         r.add(["ociVersion"], "is required")
     elif _str(version):
-        simple = version.split(".")
-        if len(simple) == 3 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in simple):
-            major = simple[0]  # the common case, without the regex
-        else:
-            m = _SEMVER.match(version)
-            major = m.group(1) if m else None
+        major = semver_major(version)
         if major is None:
             r.add(["ociVersion"], f"must be a SemVer version such as 1.2.0 (got {version!r})")
         elif major != "1":
@@ -653,7 +638,7 @@ def _check_seccomp(linux, r):
         if names is None or names == []:
             r.add(rp + ["names"], "must name at least one syscall")
         for j, name in enumerate(_l(names)):
-            if _str(name) and not _SYSCALL.match(name):
+            if _str(name) and not is_syscall_name(name):
                 r.add(rp + ["names", j], f"is not a syscall name (lowercase letters, digits "
                                          f"and _; got {name!r})")
         action = rule.get("action")

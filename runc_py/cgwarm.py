@@ -1,0 +1,65 @@
+"""Start the kernel's cgroup-attach grace period early, in parallel with the
+runtime's own start-up.
+
+Moving a process between cgroups (a write to cgroup.procs) takes the
+kernel's global cgroup_threadgroup_rwsem for writing.  When that lock has
+not been taken for a while, taking it waits for a full RCU grace period
+(rcu_sync_enter: ~10 ms here); writes that follow within about one grace
+period of the last one are fast.  Every runtime pays this once per
+container (runc too, see bench/).  runc-py used to pay it after its fork,
+with nothing left to overlap but the namespace set-up.
+
+start() writes "0" (the writer itself) to the cgroup.procs of a cgroup this
+process is already in, from a thread: a no-op move that takes the lock, so
+the grace period runs while the interpreter imports modules and checks the
+config.  By the time the container's processes are placed, the lock is
+cheap.  Any failure (no cgroupfs, a read-only one, no permission) just
+means no head start; nothing else depends on it.
+"""
+import os
+
+_CANDIDATES_V1 = ("pids", "name=systemd", "memory", "cpu", "freezer")
+
+
+def _procs_files():
+    """cgroup.procs files of cgroups we are in, most likely first."""
+    try:
+        with open("/proc/self/cgroup", "rb") as f:
+            lines = f.read().decode().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            # the unified hierarchy: its own mount on a v2 host, .../unified on hybrid
+            out.append(f"/sys/fs/cgroup/unified{path}/cgroup.procs".replace("//", "/"))
+            out.append(f"/sys/fs/cgroup{path}/cgroup.procs".replace("//", "/"))
+        elif controllers in _CANDIDATES_V1:
+            name = controllers[5:] if controllers.startswith("name=") else controllers
+            out.append(f"/sys/fs/cgroup/{name}{path}/cgroup.procs".replace("//", "/"))
+    return out
+
+
+def _attach_self(paths):
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            os.write(fd, b"0")
+            return
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+
+
+def start():
+    """Begin the grace period in a background thread (returns at once)."""
+    try:
+        import _thread
+        _thread.start_new_thread(_attach_self, (_procs_files(),))
+    except Exception:  # noqa: BLE001 - a head start only, never an error
+        pass
