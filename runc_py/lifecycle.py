@@ -78,7 +78,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     if rdt:
         from . import intelrdt
         intelrdt.check(rdt)
-    from .process.init import Ctx, intermediate, preload
+    from .process.init import (Ctx, direct_init, direct_ok, enter_pidns, intermediate,
+                               leave_pidns, preload)
     helper_fd, seccomp_prog, capsets = preload(plan)
 
     os.makedirs(opts.root, mode=0o711, exist_ok=True)
@@ -139,11 +140,27 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         sock, child_sock = channel.pair()
         sys.stdout.flush()
         sys.stderr.flush()
-        mid = os.fork()
-        if mid == 0:
-            sock.close()
-            intermediate(plan, ctx, child_sock)
-            os._exit(1)
+        direct = direct_ok(plan, _exit_fd)
+        if direct:
+            # fork the init ourselves: one process and one message fewer
+            own_pidns = enter_pidns(plan)
+            mid = None
+            try:
+                mid = os.fork()
+                if mid == 0:
+                    sock.close()
+                    direct_init(plan, ctx, child_sock)
+                    os._exit(1)
+            finally:
+                if mid != 0:
+                    leave_pidns(own_pidns)
+            init_pid = mid
+        else:
+            mid = os.fork()
+            if mid == 0:
+                sock.close()
+                intermediate(plan, ctx, child_sock)
+                os._exit(1)
         child_sock.close()
         child_sock = None
         if console is not None and console is not _internal_console:
@@ -157,14 +174,15 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         if _stdio:
             for fd in _stdio:
                 os.close(fd)
-        mid_reaped = False
+        mid_reaped = direct   # a direct init is reaped by whoever waits for the container
         try:
             # The first cgroup.procs write of a while costs ~10 ms in the
             # kernel (an RCU grace period; runc pays it too).  Unless the
             # container gets its own cgroup namespace (whose root must be the
-            # container's cgroup when it is made), let the intermediate go
-            # first and overlap that wait with its work: the init's pid is
-            # added too as soon as it is known, before the init may go on.
+            # container's cgroup when it is made), let the child go first and
+            # overlap that wait with its work (cgwarm.py usually took the wait
+            # already).  The intermediate's child, the init, is added as soon
+            # as its pid is known, before the init may go on.
             early = cg is not None and not (plan.unshare_flags & NS_NEWCGROUP)
             if cg is not None and not early:
                 try:
@@ -184,6 +202,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             # socket with no order between them: the init's wait until the
             # pid is known (it always follows: the intermediate sends it
             # right after the fork).
+            if direct:   # already joined above: it is the process we forked
+                _init_forked(c, cg, init_pid, rdt, cid, early=False)
             pending = []
             while True:
                 if pending and init_pid is not None:
@@ -192,8 +212,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     try:
                         msg, fds = channel.recv_fds(sock)
                     except (channel.ChannelClosed, ConnectionResetError):
-                        if not mid_reaped:
-                            os.waitpid(mid, 0)
+                        if not mid_reaped or direct:
+                            _wait_gone(mid)
                             mid_reaped = True
                         raise RuncPyError("container init exited during create without "
                                           "reporting why")
@@ -206,17 +226,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     channel.send(sock, type="mapped")
                 elif t == "pid":
                     init_pid = msg["pid"]
-                    if early:   # forked before its parent joined: join it too
-                        try:
-                            cg.add_pid(init_pid)
-                        except Exception as e:  # noqa: BLE001
-                            raise _cgroup_error(e)
-                    st = S.proc_stat(init_pid)
-                    c.data["pid"] = init_pid
-                    c.priv["pid_start"] = st[1] if st else None
-                    if rdt:
-                        c.priv["rdt_group"] = intelrdt.apply(rdt, cid, init_pid)
-                    c.save()
+                    _init_forked(c, cg, init_pid, rdt, cid, early=early)
                     if _exit_fd is None:
                         os.waitpid(mid, 0)
                         mid_reaped = True
@@ -285,6 +295,23 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             child_sock.close()
         if helper_fd is not None:
             os.close(helper_fd)
+
+
+def _init_forked(c, cg, init_pid, rdt, cid, early):
+    """The init's pid is known: join it to the cgroup (when its parent went
+    first, see create), record it with its start time, apply intelRdt."""
+    if early:
+        try:
+            cg.add_pid(init_pid)
+        except Exception as e:  # noqa: BLE001
+            raise _cgroup_error(e)
+    st = S.proc_stat(init_pid)
+    c.data["pid"] = init_pid
+    c.priv["pid_start"] = st[1] if st else None
+    if rdt:
+        from . import intelrdt
+        c.priv["rdt_group"] = intelrdt.apply(rdt, cid, init_pid)
+    c.save()
 
 
 def _send_seccomp_listener(plan, c, fds):

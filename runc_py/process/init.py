@@ -107,29 +107,104 @@ def _close_others(first, keep):
 
 # ---------------------------------------------------------------- stage 1
 
+def _settle_fds(ctx, sock):
+    if ctx.stdio:
+        for target, fd in enumerate(ctx.stdio):
+            os.dup2(fd, target)
+    # fds the caller leaked to us (not preserved) must not stay open in the
+    # container's init until start: a caller waiting for EOF would hang
+    keep = {sock.fileno(), ctx.console_fd, ctx.log_fd, ctx.helper_fd, ctx.exit_fd}
+    _close_others(3 + ctx.preserve_fds, keep)
+
+
+def _join_namespaces(plan, skip=()):
+    for t, p in plan.namespaces:
+        if p is None or t in skip:
+            continue
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                L.setns(fd, NS_FLAGS[t], p)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise _oserr("join-namespace", "linux.namespaces", e, "setns", p)
+
+
+def _unshare(flags):
+    try:
+        L.unshare(flags)
+    except OSError as e:
+        names = [n for n, f in NS_FLAGS.items() if f & flags]
+        raise _oserr("unshare", "linux.namespaces", e,
+                     "unshare(" + "|".join("CLONE_NEW" + n.upper() for n in names) + ")")
+
+
+def direct_ok(plan, exit_fd):
+    """Whether the runtime can fork the init itself, without the
+    intermediate process: no user namespace (its mappings are written from
+    outside, between two steps of the child) and no time namespace (like
+    the pid namespace it applies to children only, and it must be set up
+    before any); not run --no-subreaper (the intermediate reports the exit
+    status there).  The pid namespace is entered by the runtime for its
+    next child only (see enter_pidns)."""
+    if exit_fd is not None or plan.time_offsets:
+        return False
+    return not any(t in ("user", "time") for t, _ in plan.namespaces)
+
+
+def enter_pidns(plan):
+    """In the runtime, just before forking the init directly: make the next
+    child pid 1 of a new pid namespace, or a member of the one the config
+    names.  Returns the fd of our own pid namespace, to go back with
+    leave_pidns right after the fork (None when nothing changed)."""
+    pid = [p for t, p in plan.namespaces if t == "pid"]
+    if not pid:
+        return None
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if pid[0] is None:
+            _unshare(L.CLONE_NEWPID)
+        else:
+            _join_namespaces(plan, skip=tuple(t for t in NS_FLAGS if t != "pid"))
+    except BaseException:
+        os.close(own)
+        raise
+    return own
+
+
+def leave_pidns(own):
+    if own is not None:
+        try:
+            L.setns(own, L.CLONE_NEWPID, "/proc/self/ns/pid")
+        finally:
+            os.close(own)
+
+
+def direct_init(plan, ctx, sock):
+    """The init forked by the runtime itself (see direct_ok): it already
+    is in its pid namespace; it joins and unshares the others here."""
+    try:
+        msg = channel.recv(sock)
+        if msg.get("type") != "go":
+            os._exit(1)
+        _settle_fds(ctx, sock)
+        _join_namespaces(plan, skip=("pid",))
+        flags = plan.unshare_flags & ~L.CLONE_NEWPID
+        if flags:
+            _unshare(flags)
+    except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
+        _die_with(sock, e)
+    container_init(plan, ctx, sock)
+
+
 def intermediate(plan, ctx, sock):
     try:
         msg = channel.recv(sock)
         if msg.get("type") != "go":
             os._exit(1)
-        if ctx.stdio:
-            for target, fd in enumerate(ctx.stdio):
-                os.dup2(fd, target)
-        # fds the caller leaked to us (not preserved) must not stay open in the
-        # container's init until start: a caller waiting for EOF would hang
-        keep = {sock.fileno(), ctx.console_fd, ctx.log_fd, ctx.helper_fd, ctx.exit_fd}
-        _close_others(3 + ctx.preserve_fds, keep)
-        for t, p in plan.namespaces:
-            if p is None:
-                continue
-            try:
-                fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    L.setns(fd, NS_FLAGS[t], p)
-                finally:
-                    os.close(fd)
-            except OSError as e:
-                raise _oserr("join-namespace", "linux.namespaces", e, "setns", p)
+        _settle_fds(ctx, sock)
+        _join_namespaces(plan)
         flags = plan.unshare_flags
         if flags & L.CLONE_NEWUSER:
             try:
@@ -146,12 +221,7 @@ def intermediate(plan, ctx, sock):
                 raise _oserr("become-root", "linux.uidMappings", e, "setresuid(0)")
             flags &= ~L.CLONE_NEWUSER
         if flags:
-            try:
-                L.unshare(flags)
-            except OSError as e:
-                names = [n for n, f in NS_FLAGS.items() if f & flags]
-                raise _oserr("unshare", "linux.namespaces", e,
-                             "unshare(" + "|".join("CLONE_NEW" + n.upper() for n in names) + ")")
+            _unshare(flags)
         if plan.time_offsets:
             try:
                 with open("/proc/self/timens_offsets", "w") as f:
