@@ -1,0 +1,34 @@
+"""tools/install_launchers: the launchers callers start, and the choice of
+interpreter for runc-py's."""
+import os
+import subprocess
+import sys
+
+from tools import install_launchers as IL
+
+
+def _paths():
+    import sysconfig
+    return [IL.PROJECT] + sorted({sysconfig.get_paths()["purelib"],
+                                  sysconfig.get_paths()["platlib"]})
+
+
+def test_runtime_python_keeps_this_interpreter_without_candidates():
+    assert IL.runtime_python(_paths(), candidates=[]) == os.path.realpath(sys.executable)
+
+
+def test_runtime_python_refuses_a_candidate_that_cannot_import_the_runtime(tmp_path):
+    fake = tmp_path / "python3.11"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    assert IL.runtime_python(_paths(), candidates=[str(fake)]) == \
+        os.path.realpath(sys.executable)
+
+
+def test_written_launcher_runs_runc_py(tmp_path):
+    IL.write(str(tmp_path))
+    first = (tmp_path / "runc-py").read_text().splitlines()[0]
+    assert first.startswith("#!") and first.endswith(" -IS")
+    out = subprocess.run([str(tmp_path / "runc-py"), "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "runc-py version" in out
