@@ -111,6 +111,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 resources = _with_default_device_rules(cgmod, plan, doc)
                 cg.create()
                 c.priv["cgroup"] = cg.to_dict()
+                c.priv["cgroup_procs"] = cg.procs_files()  # exec joins with these
                 c.save()
                 cg.apply(resources)
             except cgmod.CgroupError as e:
@@ -180,7 +181,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             # kernel (an RCU grace period; runc pays it too).  Unless the
             # container gets its own cgroup namespace (whose root must be the
             # container's cgroup when it is made), let the child go first and
-            # overlap that wait with its work (cgwarm.py usually took the wait
+            # overlap that wait with its work (cgattach.warm usually took the wait
             # already).  The intermediate's child, the init, is added as soon
             # as its pid is known, before the init may go on.
             early = cg is not None and not (plan.unshare_flags & NS_NEWCGROUP)

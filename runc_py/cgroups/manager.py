@@ -149,6 +149,10 @@ class Cgroup:
             out.append((self.layout.v2, self._join(self.layout.v2)))
         return out
 
+    def procs_files(self):
+        """The cgroup.procs file of the container's cgroup in every hierarchy."""
+        return [os.path.join(d, "cgroup.procs") for _, d in self._roots()]
+
     def dir_for(self, v1_name, v2_name=None):
         """(version, directory) serving a controller, or (None, None)."""
         where = self.layout.where(v1_name, v2_name)

@@ -1,13 +1,14 @@
 """`runc-py exec`: run a new process in a running container.
 
-The runtime forks a joiner that makes itself non-dumpable (so nothing in
-the container can open its /proc/<pid>/exe, fds or memory), enters the
-container's cgroup (done by the parent before it continues), then every
-namespace of the container's init (user first, mount last), and forks the
-process proper so that it lands in the container's pid namespace.  That
-process applies the process's own settings (user, groups, capabilities,
-no_new_privs, seccomp, cwd, terminal) and execs through the sealed helper.
-Errors come back over the sync channel; EOF means execve succeeded."""
+The runtime enters the container's pid namespace for its next child only,
+forks the process and returns to its own.  The process makes itself
+non-dumpable (so nothing in the container can open its /proc/<pid>/exe, fds
+or memory), joins every other namespace of the container's init (user
+first, mount last) while the runtime puts it in the container's cgroup,
+waits for that, then applies the process's own settings (user, groups,
+capabilities, no_new_privs, seccomp, cwd, terminal) and execs through the
+sealed helper.  Errors come back over the sync channel; EOF means execve
+succeeded."""
 import errno
 import os
 import sys
@@ -189,12 +190,34 @@ def exec_cmd(opts, o, pos):
     sock, child_sock = channel.pair()
     sys.stdout.flush()
     sys.stderr.flush()
-    mid = os.fork()
-    if mid == 0:
-        sock.close()
-        _joiner(child_sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve,
-                helper_fd)
-        os._exit(1)
+    # The process is forked by us directly: we enter the container's pid
+    # namespace for that one fork (it takes effect for children only and
+    # needs no single-threaded caller) and go back; the child joins the
+    # other namespaces itself.
+    pid_fd = next((fd for n, fd in ns_fds if n == "pid"), None)
+    own = None
+    if pid_fd is not None:
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            L.setns(pid_fd, L.CLONE_NEWPID, f"/proc/{init_pid}/ns/pid")
+        except OSError as e:
+            os.close(own)
+            raise _oserr("join-namespace", "linux.namespaces", e, "setns(pid)", "ns/pid")
+    mid = None
+    try:
+        mid = os.fork()
+        if mid == 0:
+            sock.close()
+            _joiner(child_sock, [(n, fd) for n, fd in ns_fds if n != "pid"], proc,
+                    seccomp_prog, capsets, userns, console, preserve, helper_fd)
+            os._exit(1)
+    finally:
+        if own is not None and mid != 0:
+            try:
+                L.setns(own, L.CLONE_NEWPID, "/proc/self/ns/pid")
+            finally:
+                os.close(own)
+    pid = mid
     child_sock.close()
     if helper_fd is not None:
         os.close(helper_fd)
@@ -204,46 +227,44 @@ def exec_cmd(opts, o, pos):
         internal_peer.close()
     elif console is not None:
         console.close()
-    pid = None
     try:
         cg = None
         cgd = c.priv.get("cgroup")
         if cgd:
-            from ..cgroups import Cgroup
-            cg = Cgroup.from_dict(cgd)
-            if o.cgroup:
-                cg = _sub_cgroup(cg, o.cgroup)
-        # the joiner starts entering the namespaces while the first (slow:
-        # an RCU grace period) cgroup.procs write runs; the process itself
-        # is added too and waits for "joined" before it execs
+            if not o.cgroup and c.priv.get("cgroup_procs"):
+                cg = _Procs(c.priv["cgroup_procs"])
+            else:
+                from ..cgroups import Cgroup
+                cg = Cgroup.from_dict(cgd)
+                if o.cgroup:
+                    cg = _sub_cgroup(cg, o.cgroup)
+        # the process starts entering the namespaces while the cgroup.procs
+        # writes run (the first of a while is slow: see cgattach.py); it
+        # waits for "joined" before it goes on to exec
         channel.send(sock, type="go")
         if cg is not None:
             try:
-                cg.add_pid(mid)
+                cg.add_pid(pid)
             except Exception as e:  # noqa: BLE001
-                # ESRCH: the joiner already failed; its error is on the channel
+                # ESRCH: the process already failed; its error is on the channel
                 if getattr(e, "errno", None) != errno.ESRCH:
+                    _reap(pid)
                     raise
+        try:
+            channel.send(sock, type="joined")
+        except OSError:
+            pass  # it failed already: its error is on the channel
         err = None
         while True:
             try:
                 msg = channel.recv(sock)
             except (channel.ChannelClosed, ConnectionResetError):
                 break
-            if msg.get("type") == "pid":
-                pid = msg["pid"]
-                if cg is not None:
-                    cg.add_pid(pid)
-                channel.send(sock, type="joined")
-            elif msg.get("type") == "error":
+            if msg.get("type") == "error":
                 err = error_from_dict(msg["error"])
-        os.waitpid(mid, 0)
         if err is not None:
-            if pid:
-                _reap(pid)
+            _reap(pid)
             raise err
-        if pid is None:
-            raise RuncPyError("exec: the process could not be started")
     finally:
         sock.close()
     if o.pid_file:
@@ -263,6 +284,17 @@ def exec_cmd(opts, o, pos):
         from ..console import proxy
         proxy(master, lambda: S.pid_alive(pid))
     return _reap(pid)
+
+
+class _Procs:
+    """The container's cgroup.procs files as create recorded them."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def add_pid(self, pid):
+        from ..cgattach import add_pid
+        add_pid(self.files, pid)
 
 
 def _sub_cgroup(cg, specs):
@@ -316,13 +348,7 @@ def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve
         if any(n == "user" for n, _ in ns_fds):
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        pid = os.fork()
-        if pid:
-            channel.send(sock, type="pid", pid=pid)
-            os._exit(0)
-        # the process itself, in the container's pid namespace; it goes on
-        # once the runtime has put it in the container's cgroup
-        L.prctl(L.PR_SET_DUMPABLE, 0)
+        # it goes on once the runtime has put it in the container's cgroup
         if channel.recv(sock).get("type") != "joined":
             os._exit(1)
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
