@@ -103,19 +103,18 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         with open(os.path.join(c.dir, "config.json"), "w") as f:
             json.dump(doc, f)
         cgmod = _load_cgroup_module()
+        resources = None
         if cgmod is not None:
             try:
                 cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
                                                 systemd=opts.systemd_cgroup)
                 cg.validate(plan.resources or {})  # errors name the config's own indexes
                 resources = _with_default_device_rules(cgmod, plan, doc)
-                cg.create()
-                c.priv["cgroup"] = cg.to_dict()
-                c.priv["cgroup_procs"] = cg.procs_files()  # exec joins with these
-                c.save()
-                cg.apply(resources)
             except cgmod.CgroupError as e:
                 raise _cgroup_error(e)
+        direct = direct_ok(plan, _exit_fd)
+        if cg is not None and not direct:
+            _make_cgroup(cgmod, cg, c, resources)
         os.mkfifo(c.fifo_path, 0o622)
         os.chmod(c.fifo_path, 0o622)  # writable by a user-namespaced init, whatever the umask
         if console_socket:
@@ -137,11 +136,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
                   preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
                   cgroup=_cgroup_mounts(cg), helper_fd=helper_fd, seccomp=seccomp_prog,
-                  stdio=_stdio, capsets=capsets, exit_fd=_exit_fd)
+                  stdio=_stdio, capsets=capsets, exit_fd=_exit_fd, early_start=direct)
         sock, child_sock = channel.pair()
         sys.stdout.flush()
         sys.stderr.flush()
-        direct = direct_ok(plan, _exit_fd)
         if direct:
             # fork the init ourselves: one process and one message fewer
             own_pidns = enter_pidns(plan)
@@ -184,13 +182,30 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             # overlap that wait with its work (cgattach.warm usually took the wait
             # already).  The intermediate's child, the init, is added as soon
             # as its pid is known, before the init may go on.
-            early = cg is not None and not (plan.unshare_flags & NS_NEWCGROUP)
-            if cg is not None and not early:
+            if direct:
+                # The init is already setting up its mounts (early_start, see
+                # _Init.run) while we make its cgroup: the first cgroup write
+                # of a while waits for an RCU grace period (cgattach.py).  It
+                # waits for "go" before anything that needs the cgroup.
+                if cg is not None:
+                    _make_cgroup(cgmod, cg, c, resources)
+                    try:
+                        cg.add_pid(init_pid)
+                    except Exception as e:  # noqa: BLE001
+                        # ESRCH: the init already failed; its error is on the channel
+                        if getattr(e, "errno", None) != errno.ESRCH:
+                            raise _cgroup_error(e)
+                _init_forked(c, cg, init_pid, rdt, cid, early=False)
+            early = cg is not None and not (plan.unshare_flags & NS_NEWCGROUP) and not direct
+            if cg is not None and not early and not direct:
                 try:
                     cg.add_pid(mid)
                 except Exception as e:  # noqa: BLE001
                     raise _cgroup_error(e)
-            channel.send(sock, type="go")
+            try:
+                channel.send(sock, type="go")
+            except OSError:
+                pass  # the child failed and left: its error is on the channel
             if early:
                 try:
                     cg.add_pid(mid)
@@ -203,8 +218,6 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             # socket with no order between them: the init's wait until the
             # pid is known (it always follows: the intermediate sends it
             # right after the fork).
-            if direct:   # already joined above: it is the process we forked
-                _init_forked(c, cg, init_pid, rdt, cid, early=False)
             pending = []
             while True:
                 if pending and init_pid is not None:
@@ -296,6 +309,19 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             child_sock.close()
         if helper_fd is not None:
             os.close(helper_fd)
+
+
+def _make_cgroup(cgmod, cg, c, resources):
+    """Create the container's cgroup (recorded in the state first, so that
+    a crash leaves something delete can find) and apply its limits."""
+    try:
+        cg.create()
+        c.priv["cgroup"] = cg.to_dict()
+        c.priv["cgroup_procs"] = cg.procs_files()  # exec joins with these
+        c.save()
+        cg.apply(resources)
+    except cgmod.CgroupError as e:
+        raise _cgroup_error(e)
 
 
 def _init_forked(c, cg, init_pid, rdt, cid, early):

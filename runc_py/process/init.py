@@ -28,7 +28,8 @@ class Ctx:
 
     def __init__(self, cid, state_dir, console_fd=None, preserve_fds=0,
                  no_new_keyring=False, log_fd=None, cgroup=None, exec_fifo=True,
-                 helper_fd=None, seccomp=None, stdio=None, capsets=None, exit_fd=None):
+                 helper_fd=None, seccomp=None, stdio=None, capsets=None, exit_fd=None,
+                 early_start=False):
         self.cid = cid
         self.state_dir = state_dir
         self.console_fd = console_fd
@@ -42,6 +43,9 @@ class Ctx:
         self.stdio = stdio              # (stdin, stdout, stderr) fds for `run` pipes
         self.capsets = capsets          # caps.CapSets, checked against what we hold
         self.exit_fd = exit_fd          # run --no-subreaper: report the init's exit here
+        # the init starts its mounts before the runtime made its cgroup and
+        # waits for "go" only before what needs it (see _Init.run)
+        self.early_start = early_start
 
 
 def preload(plan):
@@ -185,17 +189,34 @@ def direct_init(plan, ctx, sock):
     """The init forked by the runtime itself (see direct_ok): it already
     is in its pid namespace; it joins and unshares the others here."""
     try:
-        msg = channel.recv(sock)
-        if msg.get("type") != "go":
-            os._exit(1)
+        if not ctx.early_start:
+            _await_go(sock)
         _settle_fds(ctx, sock)
         _join_namespaces(plan, skip=("pid",))
         flags = plan.unshare_flags & ~L.CLONE_NEWPID
+        if ctx.early_start:
+            flags &= ~L.CLONE_NEWCGROUP  # after "go": rooted at the container's cgroup
         if flags:
             _unshare(flags)
     except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
         _die_with(sock, e)
     container_init(plan, ctx, sock)
+
+
+def _await_go(sock):
+    if channel.recv(sock).get("type") != "go":
+        os._exit(1)
+
+
+# pre-pivot steps an early-started init may take before the runtime made
+# the container's cgroup and put it there: nothing in them depends on it
+_BEFORE_CGROUP = ("rootfs-propagation", "parent-private", "bind-rootfs")
+
+
+def _needs_cgroup(step):
+    if step.op in _BEFORE_CGROUP:
+        return False
+    return not (step.op == "mount" and step.args.get("type") != "cgroup")
 
 
 def intermediate(plan, ctx, sock):
@@ -298,8 +319,14 @@ class _Init:
         plan = self.plan
         self.helper_fd = self.ctx.helper_fd
         # mounts and devices, in the new mount namespace, before pivot_root
+        waiting = self.ctx.early_start
         for step in plan.pre_pivot:
+            if waiting and _needs_cgroup(step):
+                self.joined()
+                waiting = False
             self.do(step)
+        if waiting:
+            self.joined()
         channel.send(self.sock, type="hooks")   # prestart + createRuntime run in the runtime
         reply = channel.recv(self.sock)
         if reply.get("type") != "ok":
@@ -345,6 +372,13 @@ class _Init:
             os._exit(1)
         os.close(self.state_fd)
         self.exec_process(proc, exe, reply.get("state", {}), fd)
+
+    def joined(self):
+        """Early start: wait until the runtime put us in the container's
+        cgroup, then take a cgroup namespace (rooted there) if asked."""
+        _await_go(self.sock)
+        if self.plan.unshare_flags & L.CLONE_NEWCGROUP:
+            _unshare(L.CLONE_NEWCGROUP)
 
     # ------------------------------------------------------------ steps
     def do(self, step):
