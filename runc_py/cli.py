@@ -220,6 +220,11 @@ def _need_id(cmd, pos):
 
 
 def main(argv=None):
+    # A short-lived process: the cyclic garbage collector would only walk
+    # the imported modules' objects (and, after a fork, touch every page of
+    # them in the child: copy-on-write faults for nothing)
+    import gc
+    gc.disable()
     argv = sys.argv[1:] if argv is None else argv
     from .lifecycle import Options
     try:
