@@ -277,9 +277,10 @@ def compile_plan(doc, bundle, no_pivot=False):
     else:
         rprop_flags, rprop_after = L.MS_SLAVE | L.MS_REC, rprop_all
 
+    # (being recursive, that first step also leaves no shared mount behind,
+    # so the rootfs' parent mount cannot be shared when pivot_root runs)
     pre = [Step("rootfs-propagation", "linux.rootfsPropagation",
                 {"flags": M.flag_names(rprop_flags), "value": rprop_flags}),
-           Step("parent-private", "root.path", {"path": rootfs}),
            Step("bind-rootfs", "root.path", {"path": rootfs})]
 
     # mounts

@@ -210,7 +210,7 @@ def _await_go(sock):
 
 # pre-pivot steps an early-started init may take before the runtime made
 # the container's cgroup and put it there: nothing in them depends on it
-_BEFORE_CGROUP = ("rootfs-propagation", "parent-private", "bind-rootfs")
+_BEFORE_CGROUP = ("rootfs-propagation", "bind-rootfs")
 
 
 def _needs_cgroup(step):
@@ -394,20 +394,6 @@ class _Init:
 
     def op_rootfs_propagation(self, flags, value):
         L.mount(None, "/", None, value)
-
-    def op_parent_private(self, path):
-        """pivot_root refuses a new root whose parent mount is shared: make
-        the mount holding the rootfs private (in our namespace only)."""
-        best = None
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                parts = line.split()
-                mp = parts[4].replace("\\040", " ")
-                if (path == mp or path.startswith(mp.rstrip("/") + "/")) and (
-                        best is None or len(mp) > len(best[0])):
-                    best = (mp, " ".join(parts[6:parts.index("-")]))
-        if best and "shared:" in best[1]:
-            L.mount(None, best[0], None, L.MS_PRIVATE)
 
     def op_root_propagation(self, flags, value):
         L.mount(None, "/", None, value)

@@ -33,7 +33,7 @@ def test_default_spec_plan_matches_golden(bundle):
 def test_plan_orders_mounts_before_pivot_and_masks_after(bundle):
     plan = compile_plan(default_spec(), bundle)
     ops = [s.op for s in plan.pre_pivot]
-    assert ops[:3] == ["rootfs-propagation", "parent-private", "bind-rootfs"]
+    assert ops[:2] == ["rootfs-propagation", "bind-rootfs"]
     assert ops.index("mount") < ops.index("device") < ops.index("dev-symlinks")
     post = [s.op for s in plan.post_pivot]
     assert post[-1] == "readonly-root"
