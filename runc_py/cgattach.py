@@ -58,8 +58,24 @@ def _attach_self(paths):
             os.close(fd)
 
 
+_started = False
+_VERBS = frozenset(("create", "run", "exec"))
+
+
+def warm_for(argv):
+    """warm() if the command line may be one of the verbs that move
+    processes into cgroups (called by the launcher before anything else is
+    imported; a false guess only costs a no-op move)."""
+    if not _VERBS.isdisjoint(argv):
+        warm()
+
+
 def warm():
     """Begin the grace period in a background thread (returns at once)."""
+    global _started
+    if _started:
+        return
+    _started = True
     try:
         import _thread
         _thread.start_new_thread(_attach_self, (_procs_files(),))

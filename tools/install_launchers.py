@@ -16,9 +16,12 @@ PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATE = """#!{python} -IS
 import sys
 sys.path[:0] = {paths!r}
-from {module} import main
+{prelude}from {module} import main
 main()
 """
+# runc-py: start the cgroup-attach grace period before the runtime's own
+# imports (runc_py/cgattach.py)
+RUNTIME_PRELUDE = "from runc_py.cgattach import warm_for\nwarm_for(sys.argv)\n"
 
 
 def main(bindir):
@@ -89,7 +92,8 @@ def write(bindir):
         tmp = dest + ".tmp"
         with open(tmp, "w") as f:
             f.write(TEMPLATE.format(python=fast if name == "runc-py" else python, paths=paths,
-                                    module=module))
+                                    module=module,
+                                    prelude=RUNTIME_PRELUDE if name == "runc-py" else ""))
         os.chmod(tmp, 0o755)
         os.replace(tmp, dest)
         print("installed", dest)
