@@ -203,6 +203,16 @@ def direct_init(plan, ctx, sock):
     container_init(plan, ctx, sock)
 
 
+def hook_sync(plan):
+    """Whether the init stops before pivot_root for the runtime's "hooks"
+    round trip: prestart/createRuntime run then, and the state it returns
+    feeds createContainer and startContainer hooks; from then on a failed
+    create also runs poststop.  Without any of these there is nothing to
+    wait for."""
+    return any(plan.hooks.get(k) for k in ("prestart", "createRuntime", "createContainer",
+                                            "startContainer", "poststop"))
+
+
 def _await_go(sock):
     if channel.recv(sock).get("type") != "go":
         os._exit(1)
@@ -327,10 +337,12 @@ class _Init:
             self.do(step)
         if waiting:
             self.joined()
-        channel.send(self.sock, type="hooks")   # prestart + createRuntime run in the runtime
-        reply = channel.recv(self.sock)
-        if reply.get("type") != "ok":
-            os._exit(1)
+        reply = {"type": "ok", "state": {}}
+        if hook_sync(plan):
+            channel.send(self.sock, type="hooks")  # prestart + createRuntime run in the runtime
+            reply = channel.recv(self.sock)
+            if reply.get("type") != "ok":
+                os._exit(1)
         # hooks run in the container's namespaces see the pid as the
         # container sees it (runtime.md#state)
         cstate = dict(reply.get("state", {}), pid=os.getpid())
