@@ -99,3 +99,32 @@ def add_pid(procs_files, pid):
             raise StepError("cgroups", f"cannot move process {pid} into {os.path.dirname(path)}: "
                             f"{e.strerror}", field="linux.cgroupsPath", syscall="write",
                             path=path, errno=e.errno) from None
+
+
+def remove_dirs(dirs, created=()):
+    """The usual end of a container's cgroup: its processes are gone and it
+    has no nested cgroups, so one rmdir per hierarchy does it; then the
+    parents the runtime created, while they are empty.  Returns False
+    (leaving the rest) when a directory is busy: the caller then kills and
+    walks (cgroups.manager.Cgroup.destroy)."""
+    import errno
+    removed = set()
+    for d in dirs:
+        try:
+            os.rmdir(d)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            if e.errno in (errno.EBUSY, errno.ENOTEMPTY):
+                return False
+            raise
+        removed.add(d)
+    for d in reversed(list(created)):
+        if d in removed:
+            continue
+        try:
+            os.rmdir(d)
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EBUSY, errno.ENOENT):
+                raise
+    return True

@@ -504,27 +504,18 @@ class Cgroup:
         """Kill remaining processes, then remove the container's cgroup,
         nested cgroups inside it, and the parents this object created.
         Idempotent."""
-        # the usual case first: processes gone, no nested cgroups, so one
-        # rmdir per hierarchy does it (no walking, no reading cgroup.procs)
-        removed, busy = set(), False
+        from ..cgattach import remove_dirs
+        try:
+            if remove_dirs([d for _, d in self._roots()], self.created):
+                self.created = []
+                return
+        except OSError as e:
+            raise CgroupError.from_oserror(e, None, "remove", e.filename) from None
+        if self.exists():
+            self.kill_all(timeout=timeout)
         for _, d in self._roots():
-            try:
-                os.rmdir(d)
-                removed.add(d)
-            except FileNotFoundError:
-                removed.add(d)
-            except OSError as e:
-                if e.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                    raise CgroupError.from_oserror(e, None, "remove", d) from None
-                busy = True
-        if busy:
-            if self.exists():
-                self.kill_all(timeout=timeout)
-            for _, d in self._roots():
-                self._rmtree(d, timeout)
+            self._rmtree(d, timeout)
         for d in reversed(self.created):
-            if d in removed:
-                continue
             try:
                 fs.rmdir(d)
             except CgroupError as e:
