@@ -53,7 +53,7 @@ def preload(plan):
     every module they use later and build what needs files from the host
     (the sealed exec helper, the seccomp program).  After unshare(user) or
     pivot_root the interpreter's own files may be out of reach."""
-    import fcntl, resource  # noqa: F401,E401
+    import fcntl  # noqa: F401  (resource: imported by the init itself, see container_init)
     from . import sealed
     proc = plan.process
     if proc is not None and proc.terminal:
@@ -292,6 +292,10 @@ def intermediate(plan, ctx, sock):
 
 def container_init(plan, ctx, sock):
     try:
+        if plan.process is not None and plan.process.rlimits:
+            # before pivot_root, while the host's files are in reach; here
+            # rather than in preload so that the runtime does not wait for it
+            import resource  # noqa: F401
         for s in _CATCH:
             signal.signal(s, lambda signo, _f: os._exit(128 + signo))
         os.setsid() if plan.process and plan.process.terminal else None
