@@ -127,8 +127,13 @@ def main(argv=None):
         if have_podman:
             subprocess.run(pm + ["rm", "-af"], capture_output=True)
             subprocess.run(pm + ["rmi", "-af"], capture_output=True)
-            subprocess.run(["umount", "-R", "-l", os.path.join(base, "storage")],
-                           capture_output=True)
+        # whatever is still mounted under base (podman's storage bind-mounts
+        # storage/overlay onto itself), deepest first
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split()[4] for line in f]
+        for mnt in sorted((m for m in mounts if m.startswith(base + "/")), key=len,
+                          reverse=True):
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
         for ctrl in os.listdir("/sys/fs/cgroup"):
             d = os.path.join("/sys/fs/cgroup", ctrl, "mydocker-bench")
             if os.path.isdir(d):

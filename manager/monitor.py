@@ -1,67 +1,93 @@
 """The per-container monitor (conmon's role): one small process per
 container that outlives `mydocker`.
 
-It is started as `python -I -S -c <bootstrap> RUNDIR/monitor.json` with a
-sync pipe on fd 3, daemonizes (fork + setsid) and becomes a child
-subreaper, so the container's init process, orphaned when `runtime create`
-exits, is re-parented to it and it can reap it.  It then:
+How it starts (services/early.py): `mydocker` forks it as soon as it knows
+it will run a container, so that its start-up overlaps the manager's own
+work.  The forked child leaves the caller's session, becomes a child
+subreaper (kept across execve: this interpreter never loads ctypes) and
+waits for its config on a socketpair.  As soon as the config comes, and
+before it execs `python -I -S -c <bootstrap> fd:3 fd:4 LISTEN fd:5`, it
+already starts the container's `<runtime> run --detach`, so the runtime
+works while this interpreter starts.  It hands on: fd 3, its end of the
+socketpair, from now on the attach connection of the `mydocker` that
+started it (no connect, no HELLO: both are in the config); fd 4, the
+listening attach socket RUNDIR/attach.sock; fd 5, a memfd holding the
+config (with the pid and stdio pipes of the runtime it started, fds 6-8).
 
-* runs `<runtime> create` with the container's stdio (pipes, or a pty
-  received over --console-socket when the container has a terminal) and
-  reports {"pid": N} or {"error": msg, "code": 125|126|127} on the sync pipe;
-* serves the attach socket RUNDIR/attach.sock (protocol below): clients
-  receive the live output, send stdin, resize the terminal, and ask it to
-  `<runtime> start` the container;
+Then it:
+
+* runs the container: `<runtime> run --detach` (create + start in one
+  runtime call; the container's init, orphaned when the runtime exits, is
+  re-parented to this subreaper) with pipes as its stdio; with a terminal,
+  `<runtime> create --console-socket` (the pty master is received over it
+  and sized before the process starts) then `<runtime> start`.  It sends
+  STARTED {"pid"} or ERROR {"message", "code": 125|126|127} to its clients;
+* serves the attach socket (protocol below): clients receive the live
+  output, send stdin and resize the terminal;
 * writes stdout/stderr to the json-file log (Docker's format: one JSON
   object per line with log, stream, time; rotated by size);
-* reaps the container, reads whether the kernel OOM-killed it, records
-  ExitCode/FinishedAt/OOMKilled in state.json, deletes the runtime's
-  container, then applies the restart policy or --rm, unmounts the rootfs
-  and exits.
+* reaps the container, reads whether the kernel OOM-killed it (before the
+  runtime's `delete` removes the cgroup), records ExitCode/FinishedAt/
+  OOMKilled in state.json, deletes the runtime's container (unmounting the
+  rootfs meanwhile), then applies the restart policy or --rm and exits;
+  clients see EOF only after that, so `mydocker run --rm` returns once
+  everything is gone.
 
 Attach protocol: frames of 1 byte type + 4 bytes big-endian length +
 payload, in both directions.  To the client: STDOUT, STDERR, STARTED (json
 {"pid"}), ERROR (json {"message", "code"}), EXIT (json {"ExitCode",
-"OOMKilled"}).  From the client: HELLO (json {"stdout", "stderr", "stdin"}),
-START, STDIN data, STDIN_CLOSE, RESIZE (json {"h", "w"}).
+"OOMKilled"}).  From the client: CONFIG (first frame on the socketpair,
+read before the exec), HELLO (json {"stdout", "stderr", "stdin"}), START
+(answered with STARTED), STDIN data, STDIN_CLOSE, RESIZE (json {"h", "w"}).
 
-Imports only the stdlib, runtime_client, rootfs and store helpers, to keep
-its start-up and memory small.
+Light on purpose (its start-up is on `mydocker run`'s path and one lives
+per container): `_json` (through jsonfast), `_signal`, `select`, fcntl,
+runtime_client and the state file helpers.  Sockets are used through
+their fds; `_socket` is loaded only for a terminal's console socket or when
+a client connects to the attach socket, rootfs (mount(2) binding) only to
+unmount.
 """
-import errno
-import json
 import os
-import signal
-import struct
 import sys
 import time
 
-selectors = socket = None     # imported in main(): the manager imports this module too
+import _signal
+import select
+
+from . import jsonfast
+from . import runtime_client as rc
+from .store.statefile import read_state, rmtree, update_state
 
 # frame types
 STDIN, STDOUT, STDERR, EXIT, STARTED, ERROR = 0, 1, 2, 3, 4, 5
-HELLO, START, STDIN_CLOSE, RESIZE = 9, 12, 10, 11
-HDR = struct.Struct(">BI")
+HELLO, START, STDIN_CLOSE, RESIZE, CONFIG = 9, 12, 10, 11, 13
+HDR_SIZE = 5
 
-PR_SET_CHILD_SUBREAPER = 36
 MAX_PARTIAL = 16 * 1024
 CREATE_TIMEOUT = float(os.environ.get("MYDOCKER_RUNTIME_TIMEOUT", "30"))
-
+EIO = 5
 
 _TRACE = os.environ.get("MYDOCKER_TRACE")
 
 
-def trace(what):
-    """MYDOCKER_TRACE=1: timestamps of the monitor's steps in monitor.log."""
-    if _TRACE:
-        sys.stderr.write(f"{time.time():.4f} monitor {what}\n")
+def trace(what, who="monitor"):
+    """MYDOCKER_TRACE=1: timestamps of the monitor's steps in monitor.log;
+    MYDOCKER_TRACE=/path: those of mydocker and the monitor, appended there."""
+    if not _TRACE:
+        return
+    line = f"{time.time():.4f} {who}[{os.getpid()}] {what}\n"
+    if _TRACE.startswith("/"):
+        with open(_TRACE, "a") as f:
+            f.write(line)
+    else:
+        sys.stderr.write(line)
         sys.stderr.flush()
 
 
 def frame(kind, payload=b""):
     if isinstance(payload, str):
         payload = payload.encode()
-    return HDR.pack(kind, len(payload)) + payload
+    return bytes((kind,)) + len(payload).to_bytes(4, "big") + payload
 
 
 class FrameReader:
@@ -73,12 +99,14 @@ class FrameReader:
     def feed(self, data):
         self.buf += data
         out = []
-        while len(self.buf) >= HDR.size:
-            kind, n = HDR.unpack_from(self.buf)
-            if len(self.buf) < HDR.size + n:
+        buf = self.buf
+        while len(buf) >= HDR_SIZE:
+            n = int.from_bytes(buf[1:5], "big")
+            if len(buf) < HDR_SIZE + n:
                 break
-            out.append((kind, self.buf[HDR.size:HDR.size + n]))
-            self.buf = self.buf[HDR.size + n:]
+            out.append((buf[0], buf[HDR_SIZE:HDR_SIZE + n]))
+            buf = buf[HDR_SIZE + n:]
+        self.buf = buf
         return out
 
 
@@ -106,33 +134,6 @@ def pid_alive(pid, start):
     return bool(pid) and proc_start_time(pid) == start != 0
 
 
-# ---- state.json (same protocol as store/containers.py: flock on <cdir>/lock,
-# temp file + rename; kept here so the monitor needs neither pathlib nor the store)
-
-def read_state(cdir):
-    try:
-        with open(os.path.join(cdir, "state.json"), "rb") as f:
-            return json.load(f)
-    except (FileNotFoundError, ValueError):
-        return {}
-
-
-def update_state(cdir, **changes):
-    import fcntl
-    fd = os.open(os.path.join(cdir, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        st = read_state(cdir)
-        st.update(changes)
-        tmp = os.path.join(cdir, f".state.json.{os.getpid()}.tmp")
-        with open(tmp, "w") as f:
-            json.dump(st, f, indent=2, sort_keys=True)
-        os.replace(tmp, os.path.join(cdir, "state.json"))
-        return st
-    finally:
-        os.close(fd)
-
-
 # ---- json-file log ----------------------------------------------------------
 
 class JsonLog:
@@ -147,8 +148,8 @@ class JsonLog:
         self.partial = {"stdout": b"", "stderr": b""}
 
     def _write(self, stream, text, ns=None):
-        line = json.dumps({"log": text.decode("utf-8", "replace"), "stream": stream,
-                           "time": rfc3339nano(ns)}).encode() + b"\n"
+        line = jsonfast.dumps({"log": text.decode("utf-8", "replace"), "stream": stream,
+                               "time": rfc3339nano(ns)}).encode() + b"\n"
         if self.max_size and self.size + len(line) > self.max_size and self.size > 0:
             self.rotate()
         self.f.write(line)
@@ -161,9 +162,7 @@ class JsonLog:
                 src = self.path if i == 1 else f"{self.path}.{i - 1}"
                 if os.path.exists(src):
                     os.replace(src, f"{self.path}.{i}")
-            self.f = open(self.path, "wb", buffering=0)
-        else:
-            self.f = open(self.path, "wb", buffering=0)
+        self.f = open(self.path, "wb", buffering=0)
         self.size = 0
 
     def write(self, stream, data):
@@ -192,27 +191,69 @@ class JsonLog:
 
 # ---- the monitor ------------------------------------------------------------
 
+class FdConn:
+    """A connected stream socket used through its fd (no socket module)."""
+    __slots__ = ("fd",)
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def fileno(self):
+        return self.fd
+
+    def recv(self, n):
+        return os.read(self.fd, n)
+
+    def sendall(self, data):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def setblocking(self, flag):
+        os.set_blocking(self.fd, flag)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 class Client:
     def __init__(self, sock):
         self.sock = sock
+        self.fd = sock.fileno()
         self.reader = FrameReader()
         self.streams = set()
         self.stdin = False
-        self.wants_start = False
-        self.out = b""
+
+
+def _noop(*_):
+    pass
+
+
+def _recv_fd(conn):
+    """One fd sent with SCM_RIGHTS over conn (None if none came)."""
+    import _socket
+    _, anc, _, _ = conn.recvmsg(4096, _socket.CMSG_SPACE(4 * 4))
+    fds = []
+    for level, kind, data in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True)
+                    for i in range(0, len(data) - len(data) % 4, 4)]
+    for extra in fds[1:]:
+        os.close(extra)
+    return fds[0] if fds else None
 
 
 class Monitor:
-    def __init__(self, cfg, sync_fd):
-        from manager import runtime_client as rc
-        self.rc = rc
+    def __init__(self, cfg, chan=None):
         self.cfg = cfg
-        self.sync_fd = sync_fd
         self.cid = cfg["id"]
         self.rt = rc.Runtime(**cfg["runtime"])
         self.cdir = cfg["cdir"]
         self.rundir = cfg["rundir"]
-        self.sel = selectors.DefaultSelector()
+        self.poller = select.poll()
+        self.fds = {}                   # fd -> what it is ("listen", "wake", ("out", fd) ...)
         self.clients = []
         self.pid = 0
         self.status = None
@@ -222,148 +263,165 @@ class Monitor:
         self.outs = {}
         self.log = JsonLog(cfg["log_path"], cfg.get("log_max_size", 0),
                            cfg.get("log_max_files", 1))
-        self.winsize = None
-        self.start_failed = None
+        ws = cfg.get("winsize")
+        self.winsize = (int(ws["h"]), int(ws["w"])) if ws else None
+        self.listener = None
+        if chan is not None:
+            c = Client(chan)
+            hello = cfg.get("hello") or {}
+            c.streams = {s for s in ("stdout", "stderr") if hello.get(s)}
+            c.stdin = bool(hello.get("stdin"))
+            self.add_client(c)
 
-    # -- state ------------------------------------------------------------------------------
+    # -- poll set -----------------------------------------------------------------------------
+    def watch(self, fd, tag):
+        self.poller.register(fd, select.POLLIN)
+        self.fds[fd] = tag
+
+    def unwatch(self, fd):
+        if self.fds.pop(fd, None) is not None:
+            try:
+                self.poller.unregister(fd)
+            except KeyError:
+                pass
+
+    # -- state ----------------------------------------------------------------------------------
     def set_state(self, **changes):
         return update_state(self.cdir, **changes)
 
-    def report(self, msg):
-        if self.sync_fd is not None:
-            try:
-                os.write(self.sync_fd, json.dumps(msg).encode() + b"\n")
-            except OSError:
-                pass
-            os.close(self.sync_fd)
-            self.sync_fd = None
-
     # -- runtime calls ----------------------------------------------------------------------
-    def _spawn(self, argv, stdin, stdout, stderr):
-        acts = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1),
-                (os.POSIX_SPAWN_DUP2, stderr, 2)]
-        return os.posix_spawn(argv[0], argv, os.environ, file_actions=acts,
-                              setsigdef=(signal.SIGCHLD, signal.SIGPIPE, signal.SIGINT,
-                                         signal.SIGTERM, signal.SIGHUP))
-
-    def _wait(self, pid, timeout=CREATE_TIMEOUT):
-        """Wait for a runtime call; kill it when it hangs past timeout."""
-        deadline = time.monotonic() + timeout
-        delay = 0.0005
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                self.timed_out = True
-                return -9
-            time.sleep(delay)
-            delay = min(delay * 2, 0.02)
-
     def _runtime_error(self, start_size):
-        msg = None
         try:
             with open(self.rt.log, "rb") as f:
                 f.seek(start_size)
-                msg = self.rc.last_error(f.read().decode("utf-8", "replace"))
+                return rc.last_error(f.read().decode("utf-8", "replace"))
         except OSError:
-            pass
-        return msg
+            return None
 
-    def create(self):
-        """`runtime create` with the container's stdio; returns (pid, None) or (0, error)."""
-        rc, cfg = self.rc, self.cfg
-        pid_file = os.path.join(self.rundir, "pidfile")
+    def _take_console(self, console):
+        import _socket
         try:
-            os.unlink(pid_file)
+            conn_fd, _ = console._accept()
+        except OSError:
+            return True
+        conn = _socket.socket(fileno=conn_fd)
+        try:
+            conn.setblocking(True)
+            fd = _recv_fd(conn)
+        finally:
+            conn.close()
+        if fd is None:
+            return True
+        self.master = fd
+        if self.winsize:
+            self.resize(*self.winsize)
+        return False
+
+    def _adopt(self, pre):
+        """The `run` started before the exec: (argv, pid, error, log offset)."""
+        argv = self.cfg["launch"]
+        trace("runtime run (started before the exec)")
+        if pre.get("error"):
+            return argv, None, (f"cannot run runtime {argv[0]}: {pre['error']}", 125), \
+                pre["log_start"]
+        self.outs = {pre["stdout"]: "stdout", pre["stderr"]: "stderr"}
+        self.stdin_w = pre.get("stdin")
+        for fd in (pre["stdout"], pre["stderr"], self.stdin_w):
+            if fd is not None:
+                os.set_inheritable(fd, False)
+        return argv, pre["pid"], None, pre["log_start"]
+
+    def _console_socket(self):
+        import _socket
+        path = os.path.join(self.rundir, "console.sock")
+        try:
+            os.unlink(path)
         except FileNotFoundError:
             pass
-        null = os.open("/dev/null", os.O_RDWR)
-        close_after = [null]
+        console = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        console.bind(path)
+        console.listen(1)
+        return console
+
+    def _spawn(self, argv):
+        """Start a runtime's create (null stdio: the terminal comes over the
+        console socket) or run (pipes); returns (pid, None) or (None, error)."""
+        trace("runtime " + argv[len(self.rt.base())])
+        try:
+            if self.cfg.get("tty"):
+                null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+                try:
+                    return rc.spawn(argv, null, null, null), None
+                finally:
+                    os.close(null)
+            child, out_r, err_r, self.stdin_w = rc.spawn_with_pipes(argv, self.cfg.get("stdin"))
+            self.outs = {out_r: "stdout", err_r: "stderr"}
+            return child, None
+        except OSError as e:
+            return None, (f"cannot run runtime {argv[0]}: {e.strerror}", 125)
+
+    def launch(self):
+        """Create and start the container.  Without a terminal: `run --detach`
+        (one runtime call); with one: `create --console-socket` (the pty is
+        sized before the process starts), then `start`.  The first `run`
+        may have been started before this interpreter was exec'd
+        (cfg["launched"], see services/early.py).  Returns None, or
+        (message, exit code) when the container could not be started."""
+        cfg = self.cfg
+        pid_file = os.path.join(self.rundir, "pidfile")
         console = None
-        if cfg.get("tty"):
-            csock_path = os.path.join(self.rundir, "console.sock")
+        also = {}
+        pre = cfg.pop("launched", None)
+        if pre is not None:
+            argv, child, err, log_start = self._adopt(pre)
+        else:
             try:
-                os.unlink(csock_path)
+                os.unlink(pid_file)
             except FileNotFoundError:
                 pass
-            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            console.bind(csock_path)
-            console.listen(1)
-            argv = rc.create_argv(self.rt, self.cid, cfg["bundle"], pid_file, csock_path)
-            fds = (null, null, null)
-        else:
-            if cfg.get("stdin"):
-                r, w = os.pipe()
-                self.stdin_w = w
-                close_after.append(r)
-                stdin = r
+            log_start = rc._log_size(self.rt.log)
+            if cfg.get("tty"):
+                console = self._console_socket()
+                also[console.fileno()] = lambda: self._take_console(console)
+                argv = rc.create_argv(self.rt, self.cid, cfg["bundle"], pid_file,
+                                      console.getsockname())
             else:
-                stdin = null
-            out_r, out_w = os.pipe()
-            err_r, err_w = os.pipe()
-            close_after += [out_w, err_w]
-            self.outs = {out_r: "stdout", err_r: "stderr"}
-            fds = (stdin, out_w, err_w)
-            argv = rc.create_argv(self.rt, self.cid, cfg["bundle"], pid_file)
-        log_start = rc._log_size(self.rt.log)
-        trace("runtime create")
-        try:
-            child = self._spawn(argv, *fds)
-        except OSError as e:
-            for fd in close_after:
-                os.close(fd)
-            return 0, (f"cannot run runtime {argv[0]}: {e.strerror}", 125)
-        if console is not None:
-            console.settimeout(0.2)
-            while self.master is None:
-                try:
-                    conn, _ = console.accept()
-                except socket.timeout:
-                    done, status = os.waitpid(child, os.WNOHANG)
-                    if done:
-                        child = None
-                        code = os.waitstatus_to_exitcode(status)
-                        break
-                    continue
-                with conn:
-                    _, fds_in, _, _ = socket.recv_fds(conn, 4096, 1)
-                if fds_in:
-                    self.master = fds_in[0]
-            console.close()
-        for fd in close_after:
-            os.close(fd)
+                argv = rc.run_argv(self.rt, self.cid, cfg["bundle"], pid_file, detach=True)
+            child, err = self._spawn(argv)
+        verb = argv[len(self.rt.base())]
         if child is not None:
-            code = self._wait(child)
-        if code != 0:
-            msg = self._runtime_error(log_start) or f"runtime create exited with {code}"
-            if getattr(self, "timed_out", False):
-                msg = f"runtime create did not finish within {CREATE_TIMEOUT:g}s"
+            try:
+                code = rc.wait(child, CREATE_TIMEOUT, also)
+                if code != 0:
+                    msg = self._runtime_error(log_start) or f"runtime {verb} exited with {code}"
+                    err = (rc.short_error(msg), rc.exit_code_for_error(msg))
+            except rc.TimedOut:
+                err = (f"runtime {verb} did not finish within {CREATE_TIMEOUT:g}s", 125)
+        if console is not None:
+            console.close()
+        if err is None:
+            try:
+                with open(pid_file) as f:
+                    self.pid = int(f.read().strip())
+            except (OSError, ValueError) as e:
+                err = (f"runtime wrote no pid file: {e}", 125)
+        if err is not None:
             self._close_io()
-            return 0, (rc.short_error(msg), rc.exit_code_for_error(msg))
-        trace("runtime create done")
-        with open(pid_file) as f:
-            self.pid = int(f.read().strip())
+            return err
+        trace("runtime done")
         if self.master is not None:
             os.set_blocking(self.master, False)
             self.outs = {self.master: "stdout"}
-            if self.winsize:
-                self.resize(*self.winsize)
         for fd in self.outs:
             os.set_blocking(fd, False)
-            self.sel.register(fd, selectors.EVENT_READ, ("out", fd))
-        return self.pid, None
-
-    def start(self):
-        trace("runtime start")
-        try:
-            self.rc.call(self.rt, self.rc.start_argv(self.rt, self.cid))
-        except self.rc.RuntimeError_ as e:
-            return self.rc.short_error(e.message)
+            self.watch(fd, ("out", fd))
+        if cfg.get("tty"):
+            try:
+                rc.call(self.rt, rc.start_argv(self.rt, self.cid))
+            except rc.RuntimeError_ as e:
+                msg = rc.short_error(e.message)
+                return msg, rc.exit_code_for_error(msg)
         self.started = True
-        trace("runtime start done")
         self.set_state(Status="running", Pid=self.pid, StartedAt=rfc3339nano(),
                        ExitCode=0, Error="", OOMKilled=False,
                        FinishedAt="0001-01-01T00:00:00Z")
@@ -371,9 +429,26 @@ class Monitor:
 
     def delete(self):
         try:
-            self.rc.call(self.rt, self.rc.delete_argv(self.rt, self.cid, force=True))
-        except self.rc.RuntimeError_:
+            rc.call(self.rt, rc.delete_argv(self.rt, self.cid, force=True))
+        except rc.RuntimeError_:
             pass
+
+    def delete_async(self):
+        """Start `<runtime> delete`; returns its pid for delete_wait()."""
+        null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        try:
+            return rc.spawn(rc.delete_argv(self.rt, self.cid, force=True), null, null, null)
+        except OSError:
+            return None
+        finally:
+            os.close(null)
+
+    def delete_wait(self, pid):
+        if pid is not None:
+            try:
+                rc.wait(pid, CREATE_TIMEOUT)
+            except rc.TimedOut:
+                pass
 
     def oom_killed(self):
         path = self.cfg.get("memory_cgroup")
@@ -391,10 +466,18 @@ class Monitor:
         return False
 
     # -- io ---------------------------------------------------------------------------------
+    def add_client(self, c):
+        self.clients.append(c)
+        self.watch(c.fd, ("client", c))
+
     def broadcast(self, kind, data, stream=None):
+        if not isinstance(data, (bytes, str)):
+            data = jsonfast.dumps(data)
+        msg = None
         for c in list(self.clients):
             if stream is None or stream in c.streams:
-                self.send(c, frame(kind, data))
+                msg = msg or frame(kind, data)
+                self.send(c, msg)
 
     def send(self, c, data):
         try:
@@ -406,10 +489,7 @@ class Monitor:
     def drop(self, c):
         if c in self.clients:
             self.clients.remove(c)
-            try:
-                self.sel.unregister(c.sock)
-            except (KeyError, ValueError):
-                pass
+            self.unwatch(c.fd)
             c.sock.close()
 
     def read_out(self, fd):
@@ -418,12 +498,12 @@ class Monitor:
         except BlockingIOError:
             return True
         except OSError as e:
-            if e.errno != errno.EIO:      # EIO: pty closed
+            if e.errno != EIO:      # EIO: pty closed
                 raise
             data = b""
         if not data:
-            self.sel.unregister(fd)
-            stream = self.outs.pop(fd)
+            self.unwatch(fd)
+            self.outs.pop(fd)
             if fd != self.master:
                 os.close(fd)
             self.log.flush()
@@ -439,7 +519,9 @@ class Monitor:
             import fcntl
             import termios
             try:
-                fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", h, w, 0, 0))
+                fcntl.ioctl(self.master, termios.TIOCSWINSZ,
+                            h.to_bytes(2, sys.byteorder) + w.to_bytes(2, sys.byteorder) +
+                            bytes(4))
             except OSError:
                 pass
 
@@ -455,26 +537,17 @@ class Monitor:
             return
         for kind, payload in c.reader.feed(data):
             if kind == HELLO:
-                h = json.loads(payload or b"{}")
+                h = jsonfast.loads(payload or b"{}")
                 c.streams = {s for s in ("stdout", "stderr") if h.get(s)}
                 c.stdin = bool(h.get("stdin"))
             elif kind == START:
-                if self.started:
-                    self.send(c, frame(STARTED, json.dumps({"pid": self.pid})))
-                elif self.pid:
-                    err = self.start()
-                    if err:
-                        self.send(c, frame(ERROR, json.dumps(
-                            {"message": err, "code": self.rc.exit_code_for_error(err)})))
-                        self.start_failed = err
-                    else:
-                        self.broadcast(STARTED, json.dumps({"pid": self.pid}))
+                self.send(c, frame(STARTED, jsonfast.dumps({"pid": self.pid})))
             elif kind == STDIN:
                 self.write_stdin(payload)
             elif kind == STDIN_CLOSE:
                 self.close_stdin()
             elif kind == RESIZE:
-                h = json.loads(payload)
+                h = jsonfast.loads(payload)
                 self.resize(int(h["h"]), int(h["w"]))
 
     def write_stdin(self, data):
@@ -499,10 +572,7 @@ class Monitor:
 
     def _close_io(self):
         for fd in list(self.outs):
-            try:
-                self.sel.unregister(fd)
-            except (KeyError, ValueError):
-                pass
+            self.unwatch(fd)
             if fd != self.master:
                 os.close(fd)
         self.outs = {}
@@ -527,6 +597,18 @@ class Monitor:
                 if self.status < 0:
                     self.status = 128 - self.status
 
+    def accept(self, listener_fd):
+        """A new attach client (the socket module is loaded only now: most
+        containers never see one besides the `run` that started them)."""
+        import _socket
+        if self.listener is None:
+            self.listener = _socket.socket(fileno=listener_fd)
+        try:
+            conn_fd, _ = self.listener._accept()
+        except OSError:
+            return
+        self.add_client(Client(FdConn(conn_fd)))
+
     def run_once(self, listener, wake_r):
         """Serve io until the container exited and its output is drained."""
         self.status = None
@@ -540,19 +622,15 @@ class Monitor:
                     deadline = time.monotonic() + 1.0
                 elif time.monotonic() > deadline:
                     break
-                timeout = 0.05
+                timeout = 50
             else:
                 timeout = None
-            for key, _ in self.sel.select(timeout):
-                tag = key.data
+            for fd, _ in self.poller.poll(timeout):
+                tag = self.fds.get(fd)
+                if tag is None:
+                    continue
                 if tag == "listen":
-                    try:
-                        conn, _ = listener.accept()
-                    except OSError:
-                        continue
-                    c = Client(conn)
-                    self.clients.append(c)
-                    self.sel.register(conn, selectors.EVENT_READ, ("client", c))
+                    self.accept(listener)
                 elif tag == "wake":
                     try:
                         os.read(wake_r, 512)
@@ -563,15 +641,12 @@ class Monitor:
                     self.read_out(tag[1])
                 elif tag[0] == "client":
                     self.client_input(tag[1])
-                    if self.start_failed:
-                        return None
         self._close_io()
         self.log.flush()
         return self.status
 
     def restart_wanted(self, code, count):
-        st = self._read_state()
-        if st.get("StopRequested"):
+        if read_state(self.cdir).get("StopRequested"):
             return False
         pol = self.cfg.get("restart") or {}
         name = pol.get("Name", "no")
@@ -582,81 +657,69 @@ class Monitor:
             return not mx or count < mx
         return False
 
-    def _read_state(self):
-        return read_state(self.cdir)
-
-    def main(self):
+    def main(self, listener):
+        """listener: the fd of the attach socket (RUNDIR/attach.sock), bound
+        and listening."""
         os.makedirs(self.rundir, exist_ok=True)
         sock_path = os.path.join(self.rundir, "attach.sock")
-        try:
-            os.unlink(sock_path)
-        except FileNotFoundError:
-            pass
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(sock_path)
-        listener.listen(16)
-        listener.setblocking(False)
-        self.sel.register(listener, selectors.EVENT_READ, "listen")
+        os.set_blocking(listener, False)
+        self.watch(listener, "listen")
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
-        signal.set_wakeup_fd(wake_w)
-        signal.signal(signal.SIGCHLD, lambda *a: None)
-        self.sel.register(wake_r, selectors.EVENT_READ, "wake")
+        _signal.set_wakeup_fd(wake_w)
+        _signal.signal(_signal.SIGCHLD, _noop)
+        self.watch(wake_r, "wake")
         me = os.getpid()
         st = self.set_state(MonitorPid=me, MonitorStart=proc_start_time(me), StopRequested=False)
         restarts = st.get("RestartCount", 0)
         first = True
         while True:
-            pid, err = self.create()
+            err = self.launch()
             if err:
                 msg, code = err
+                self._close_io()
                 self.delete()
                 self.set_state(Status="created" if first else "exited", Pid=0,
                                ExitCode=code, Error=msg, FinishedAt=rfc3339nano(),
                                MonitorPid=0)
-                self.report({"error": msg, "code": code})
-                self.broadcast(ERROR, json.dumps({"message": msg, "code": code}))
+                self.broadcast(ERROR, {"message": msg, "code": code})
                 break
-            self.report({"pid": pid})
-            self.start_failed = None
-            code = None
-            if not first or self.cfg.get("start_now"):
-                err = self.start()
-                if err:
-                    self.start_failed = err
-                    self.broadcast(ERROR, json.dumps(
-                        {"message": err, "code": self.rc.exit_code_for_error(err)}))
-            if not self.start_failed:
-                code = self.run_once(listener, wake_r)
-            if not self.started:
-                # start failed or was never requested before the container died
-                self._close_io()
-                self.delete()
-                err = self.start_failed or ""
-                self.set_state(Status="created" if first else "exited", Pid=0,
-                               ExitCode=self.rc.exit_code_for_error(err) if err else 0,
-                               Error=err, FinishedAt=rfc3339nano(), MonitorPid=0)
-                break
+            self.broadcast(STARTED, {"pid": self.pid})
+            code = self.run_once(listener, wake_r)
             trace("container exited")
-            oom = self.oom_killed()
-            self.delete()
-            trace("runtime delete done")
+            oom = self.oom_killed()         # before `delete` removes the cgroup
+            deleting = self.delete_async()
             self.set_state(Status="exited", Pid=0, ExitCode=code, FinishedAt=rfc3339nano(),
                            OOMKilled=oom)
-            self.broadcast(EXIT, json.dumps({"ExitCode": code, "OOMKilled": oom}))
+            self.broadcast(EXIT, {"ExitCode": code, "OOMKilled": oom})
+            trace("exit recorded")
             if not self.restart_wanted(code, restarts):
+                # while the runtime deletes: unmount, and with --rm remove the
+                # bulk (the record goes once the runtime is done)
+                _unmount(self.cfg.get("rootfs_merged"))
+                if self.cfg.get("auto_remove"):
+                    for sub in ("rootfs", "diff", "work", "bundle"):
+                        rmtree(os.path.join(self.cdir, sub))
+                trace("unmounted")
+                self.delete_wait(deleting)
+                trace("runtime delete done")
                 break
+            self.delete_wait(deleting)
             restarts += 1
             self.set_state(Status="restarting", RestartCount=restarts)
             time.sleep(min(0.1 * (2 ** min(restarts - 1, 6)), 2.0))
-            if self._read_state().get("StopRequested"):
+            if read_state(self.cdir).get("StopRequested"):
                 self.set_state(Status="exited")
                 break
             first = False
             self.started = False
         self.log.close()
-        listener.close()
+        self.unwatch(listener)
+        if self.listener is not None:
+            self.listener.close()
+        else:
+            os.close(listener)
         try:
             os.unlink(sock_path)
         except OSError:
@@ -668,89 +731,59 @@ class Monitor:
             self.drop(c)
 
     def finish(self):
-        from manager import rootfs
         merged = self.cfg.get("rootfs_merged")
         if self.cfg.get("auto_remove"):
             self.set_state(Status="removing", MonitorPid=0)
-            try:
-                if merged:
-                    rootfs.unmount(merged)
-            except OSError:
-                pass
+            _unmount(merged)
             for vol in self.cfg.get("anonymous_volumes") or []:
-                _rmtree(vol)
-            _rmtree(self.cdir)
-            _rmtree(self.rundir)
+                rmtree(vol)
+            rmtree(self.cdir)
+            rmtree(self.rundir)
             return
-        try:
-            if merged:
-                rootfs.unmount(merged)
-        except OSError:
-            pass
+        _unmount(merged)
         self.set_state(MonitorPid=0)
 
 
-def _rmtree(path):
-    import shutil
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _subreaper():
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+def _unmount(merged):
+    if not merged:
+        return
+    from . import rootfs
+    try:
+        rootfs.unmount(merged)
+    except OSError:
+        pass
 
 
 def main(argv=None):
-    global selectors, socket
-    import selectors
-    import socket
+    """argv: fd:3 fd:4 LISTEN_PATH fd:5 (see services/early.py): the attach
+    connection of the `mydocker` that started us, the listening attach
+    socket, and a memfd holding our config."""
     argv = sys.argv[1:] if argv is None else argv
     trace("main")
-    path = argv[0]
-    if path == "fd:4":
-        # started early, in parallel with the manager's work: wait for the config path
-        data = b""
-        while True:
-            chunk = os.read(4, 4096)
-            if not chunk:
-                break
-            data += chunk
-        os.close(4)
-        path = data.decode().strip()
-        if not path:
-            os._exit(0)          # the manager gave up (bad input, name conflict ...)
-    with open(path) as f:
-        cfg = json.load(f)
-    sync_fd = 3
-    try:
-        os.set_inheritable(sync_fd, False)   # the runtime and the container must not hold it
-    except OSError:
-        sync_fd = None
-    # Daemonize: the parent returns at once, the child carries on in its own session.
-    if os.fork() > 0:
-        os._exit(0)
-    os.setsid()
-    os.chdir("/")
-    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN):
-        signal.signal(sig, signal.SIG_IGN)
-    _subreaper()
+    if argv != ["fd:3", "fd:4", argv[2] if len(argv) > 2 else "", "fd:5"]:
+        sys.stderr.write("usage: monitor fd:3 fd:4 LISTEN_PATH fd:5 (started by mydocker)\n")
+        os._exit(2)
+    for fd in (3, 4):
+        os.set_inheritable(fd, False)      # the runtime and the container must not hold them
+    for sig in (_signal.SIGHUP, _signal.SIGINT, _signal.SIGPIPE, _signal.SIGTTOU,
+                _signal.SIGTTIN):
+        _signal.signal(sig, _signal.SIG_IGN)
+    chan = FdConn(3)
+    with open(5, "rb") as f:
+        cfg = jsonfast.loads(f.read())
     logfd = os.open(os.path.join(cfg["rundir"], "monitor.log"),
-                    os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    null = os.open("/dev/null", os.O_RDWR)
-    os.dup2(null, 0)
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
     os.dup2(logfd, 1)
     os.dup2(logfd, 2)
-    os.close(null)
     os.close(logfd)
-    trace("daemonized")
-    m = Monitor(cfg, sync_fd)
+    trace("config")
+    m = Monitor(cfg, chan)
     try:
-        m.main()
+        m.main(4)
     except Exception as e:
         import traceback
         traceback.print_exc()
-        m.report({"error": f"monitor failed: {e}", "code": 125})
+        m.broadcast(ERROR, {"message": f"monitor failed: {e}", "code": 125})
         try:
             m.set_state(Status="exited", Pid=0, ExitCode=125, Error=f"monitor failed: {e}",
                         MonitorPid=0, FinishedAt=rfc3339nano())
@@ -758,14 +791,6 @@ def main(argv=None):
             pass
         os._exit(1)
     os._exit(0)
-
-
-BOOTSTRAP = "import sys; sys.path.insert(0, {root!r}); from manager.monitor import main; main()"
-
-
-def command(python, project_root, monitor_json):
-    """argv that starts a monitor with a lean interpreter (-I -S)."""
-    return [python, "-I", "-S", "-c", BOOTSTRAP.format(root=project_root), str(monitor_json)]
 
 
 if __name__ == "__main__":

@@ -7,15 +7,19 @@ pause/resume/update), all with the global flags --root, --log and
 error line of the --log file.  `call()` runs an argv and turns a failure into
 RuntimeFailed carrying the runtime's own message.
 
-Stdlib only: the per-container monitor imports this module, and its memory
-and start-up must stay small.
+Runtime processes are started with posix_spawn and waited for through a
+pidfd (no `subprocess`, no sleep loops).  Stdlib only and light to import
+(no `json`, `shutil` or `subprocess` at import): `mydocker run` and the
+per-container monitor import this module, and their start-up and memory
+must stay small.
 """
-import json
 import os
+import sys
 
-__all__ = ["Runtime", "resolve", "create_argv", "start_argv", "state_argv", "kill_argv",
-           "delete_argv", "exec_argv", "ps_argv", "pause_argv", "resume_argv",
-           "update_argv", "parse_state", "last_error", "exit_code_for_error", "call"]
+__all__ = ["Runtime", "resolve", "create_argv", "run_argv", "start_argv", "state_argv",
+           "kill_argv", "delete_argv", "exec_argv", "ps_argv", "pause_argv", "resume_argv",
+           "update_argv", "parse_state", "last_error", "exit_code_for_error", "call",
+           "spawn", "spawn_with_pipes", "wait", "TimedOut"]
 
 DEFAULT_RUNTIME = "runc-py"
 
@@ -39,23 +43,75 @@ class Runtime:
         return [self.path, "--root", self.root, "--log", self.log, "--log-format", "json"]
 
 
+EXTRA_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin")
+
+
+def _is_shim_dir(d):
+    """A pyenv shims directory: its commands are bash scripts that re-run
+    `pyenv exec` (~100 ms a call), never what a runtime call should pay."""
+    d = d.rstrip("/")
+    if os.path.basename(d) != "shims":
+        return False
+    root = os.environ.get("PYENV_ROOT")
+    return "pyenv" in d or bool(root and d.startswith(root.rstrip("/") + "/"))
+
+
+def _launcher_dir():
+    """The directory of the `mydocker` launcher being run (install_launchers
+    writes `runc-py` beside it), or None when started some other way."""
+    arg0 = sys.argv[0] if sys.argv else ""
+    if not arg0 or os.sep not in arg0 or arg0.endswith(".py"):
+        return None
+    d = os.path.dirname(os.path.abspath(arg0))
+    return None if _is_shim_dir(d) else d
+
+
+def _executable(path):
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
 def resolve(name):
-    import shutil
-    """Find a runtime command: an absolute path, or a name looked up in PATH
-    (also /usr/sbin and /usr/local/bin, which a minimal PATH may miss)."""
+    """Find a runtime command: an absolute path, or a name looked up in the
+    directory of the running mydocker launcher, then PATH (also /usr/sbin and
+    /usr/local/bin, which a minimal PATH may miss).  pyenv shim directories
+    come last: a shim costs ~100 ms per call where the launcher it wraps
+    costs ~10."""
     name = name or DEFAULT_RUNTIME
     if os.sep in name:
         if os.access(name, os.X_OK):
             return name
         return None
-    path = os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
-    return shutil.which(name, path=path)
+    dirs, shims = [], []
+    first = _launcher_dir()
+    if first:
+        dirs.append(first)
+    for d in os.environ.get("PATH", "").split(os.pathsep) + list(EXTRA_PATH):
+        d = d or "."
+        (shims if _is_shim_dir(d) else dirs).append(d)
+    for d in dirs + shims:
+        path = os.path.join(d, name)
+        if _executable(path):
+            return path
+    return None
 
 
 # ---- argv builders (pure) -------------------------------------------------
 
 def create_argv(rt, cid, bundle, pid_file, console_socket=None):
     argv = rt.base() + ["create", "--bundle", str(bundle), "--pid-file", str(pid_file)]
+    if console_socket:
+        argv += ["--console-socket", str(console_socket)]
+    return argv + [cid]
+
+
+def run_argv(rt, cid, bundle, pid_file, detach=True, console_socket=None, keep=False):
+    """`run`: create + start in one runtime call (with --detach the runtime
+    exits once the process runs; without it, it waits and deletes)."""
+    argv = rt.base() + ["run", "--bundle", str(bundle), "--pid-file", str(pid_file)]
+    if detach:
+        argv.append("--detach")
+    if keep:
+        argv.append("--keep")
     if console_socket:
         argv += ["--console-socket", str(console_socket)]
     return argv + [cid]
@@ -111,7 +167,8 @@ def update_argv(rt, cid, resources_json):
 
 def parse_state(text):
     """`state` output -> dict with at least id, status, pid (0 if none)."""
-    st = json.loads(text)
+    from .jsonfast import loads
+    st = loads(text)
     if not isinstance(st, dict) or "status" not in st:
         raise ValueError("runtime state output has no status")
     st.setdefault("pid", 0)
@@ -121,13 +178,14 @@ def parse_state(text):
 def last_error(log_text):
     """The message of the last error-level JSON line in a runtime --log file
     (plain-text lines are accepted too, for runtimes that write them)."""
+    from .jsonfast import loads
     msg = None
     for line in log_text.splitlines():
         line = line.strip()
         if not line:
             continue
         try:
-            entry = json.loads(line)
+            entry = loads(line)
         except ValueError:
             msg = line
             continue
@@ -174,17 +232,151 @@ def _log_size(path):
         return 0
 
 
+class TimedOut(Exception):
+    """wait() gave up: the process was killed after its timeout."""
+
+
+SIGDEF = (1, 2, 13, 15, 17)    # HUP INT PIPE TERM CHLD: default in the runtime
+
+
+def spawn(argv, stdin, stdout, stderr, env=None):
+    """Start argv[0] (a path) with the given fds as its stdio; returns its pid.
+    Only inheritable fds (the three given) reach it."""
+    acts = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1),
+            (os.POSIX_SPAWN_DUP2, stderr, 2)]
+    return os.posix_spawn(argv[0], argv, os.environ if env is None else env,
+                          file_actions=acts, setsigdef=SIGDEF)
+
+
+def spawn_with_pipes(argv, stdin=False):
+    """Start argv with new pipes as its stdout and stderr (and stdin if asked;
+    else /dev/null), as a runtime's `run --detach` hands them on to the
+    container.  Returns (pid, stdout_r, stderr_r, stdin_w or None); our
+    ends are close-on-exec."""
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    theirs, ours = [null], []
+    try:
+        in_r = in_w = None
+        if stdin:
+            in_r, in_w = os.pipe()
+            theirs.append(in_r)
+            ours.append(in_w)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        theirs += [out_w, err_w]
+        ours += [out_r, err_r]
+        pid = spawn(argv, in_r if stdin else null, out_w, err_w)
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        raise
+    finally:
+        for fd in theirs:
+            os.close(fd)
+    return pid, out_r, err_r, in_w
+
+
+def wait(pid, timeout=None, also=None):
+    """Wait for child pid, blocking on its pidfd so that its exit is seen at
+    once; return its exit code (negative: killed by that signal).  With
+    timeout (s), kill it and raise TimedOut when it runs longer.  `also`:
+    {fd: callback} served while waiting (a callback returning False is
+    dropped), e.g. the console socket a `create` hands the terminal to."""
+    import select
+    import time
+    extra = dict(also or {})
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):    # before Linux 5.3: poll the child
+        pidfd = None
+    poller = select.poll()
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    for fd in extra:
+        poller.register(fd, select.POLLIN)
+    delay = 0.0005
+    try:
+        while True:
+            if pidfd is None:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return os.waitstatus_to_exitcode(status)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if pidfd is None:
+                left = delay if left is None else min(left, delay)
+                delay = min(delay * 2, 0.01)
+            events = poller.poll(None if left is None else left * 1000)
+            if not events and deadline is not None and time.monotonic() >= deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                raise TimedOut(pid)
+            for fd, _ in events:
+                if fd == pidfd:
+                    _, status = os.waitpid(pid, 0)
+                    return os.waitstatus_to_exitcode(status)
+                if fd in extra and extra[fd]() is False:
+                    poller.unregister(fd)
+                    del extra[fd]
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _drain(fds):
+    """Read the given pipes to EOF; returns their bytes (same order)."""
+    import select
+    out = {fd: [] for fd in fds}
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    open_ = set(fds)
+    while open_:
+        for fd, _ in poller.poll():
+            data = os.read(fd, 65536)
+            if data:
+                out[fd].append(data)
+            else:
+                poller.unregister(fd)
+                open_.discard(fd)
+    return [b"".join(out[fd]) for fd in fds]
+
+
 def call(rt, argv, *, stdin=None, stdout=None, stderr=None, env=None):
     """Run argv; return its stdout (text) or raise RuntimeError_ with the
     runtime's last error line written since this call began.  Passing
-    stdout/stderr hands those fds to the runtime (and, for create/exec
+    stdout/stderr (fds) hands them to the runtime (and, for create/exec
     without a terminal, to the container process)."""
-    import subprocess
     start = _log_size(rt.log)
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL if stdin is None else stdin,
-                       stdout=subprocess.PIPE if stdout is None else stdout,
-                       stderr=subprocess.PIPE if stderr is None else stderr, env=env)
-    if p.returncode != 0:
+    mine, reads = [], []
+    try:
+        if stdin is None:
+            stdin = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            mine.append(stdin)
+        out_r = err_r = None
+        if stdout is None:
+            out_r, stdout = os.pipe()
+            mine.append(stdout)
+            reads.append(out_r)
+        if stderr is None:
+            err_r, stderr = os.pipe()
+            mine.append(stderr)
+            reads.append(err_r)
+        pid = spawn(argv, stdin, stdout, stderr, env)
+    except BaseException:
+        for fd in mine + reads:
+            os.close(fd)
+        raise
+    for fd in mine:
+        os.close(fd)
+    try:
+        got = dict(zip(reads, _drain(reads)))
+    finally:
+        for fd in reads:
+            os.close(fd)
+    code = wait(pid)
+    out, err = got.get(out_r, b""), got.get(err_r, b"")
+    if code != 0:
         msg = None
         try:
             with open(rt.log, "rb") as f:
@@ -193,10 +385,10 @@ def call(rt, argv, *, stdin=None, stdout=None, stderr=None, env=None):
         except OSError:
             pass
         if not msg:
-            msg = (p.stderr or b"").decode("utf-8", "replace").strip() or \
-                f"{os.path.basename(argv[0])} {argv[len(rt.base())]} exited with {p.returncode}"
-        raise RuntimeError_(argv, p.returncode, msg)
-    return (p.stdout or b"").decode("utf-8", "replace")
+            msg = err.decode("utf-8", "replace").strip() or \
+                f"{os.path.basename(argv[0])} {argv[len(rt.base())]} exited with {code}"
+        raise RuntimeError_(argv, code, msg)
+    return out.decode("utf-8", "replace")
 
 
 def state(rt, cid):

@@ -13,7 +13,7 @@ capability that the kernel would check for them anyway.
 A profile entry may carry `includes`/`excludes` with `caps`, `arches`
 and `minKernel`, like Docker's JSON; `to_oci()` resolves them.
 """
-import platform
+import os
 
 __all__ = ["default_profile", "to_oci", "ARCH_MAP"]
 
@@ -158,8 +158,8 @@ def _applies(entry, caps, arch, kernel):
 
 def to_oci(profile, caps, arch=None, kernel=None):
     """Docker-format profile + the container's capabilities -> OCI linux.seccomp."""
-    arch = arch or platform.machine()
-    kernel = kernel or platform.release()
+    arch = arch or os.uname().machine      # platform.machine() without `platform`
+    kernel = kernel or os.uname().release
     out = {"defaultAction": profile.get("defaultAction", "SCMP_ACT_ERRNO")}
     if "defaultErrnoRet" in profile:
         out["defaultErrnoRet"] = profile["defaultErrnoRet"]

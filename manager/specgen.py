@@ -7,10 +7,11 @@ function per concern: command, env, user, capabilities, mounts, resources,
 rlimits, security, namespaces; `generate()` puts them together.
 
 Input errors raise manager.errors.UsageError naming the bad value.
-"""
-import re
-from dataclasses import dataclass, field
 
+Light to import (`mydocker run` pays for every import): the records below
+are plain classes rather than dataclasses, and regular expressions are
+compiled on first use.
+"""
 from .errors import UsageError
 from . import seccomp_default
 
@@ -84,79 +85,127 @@ RLIMITS = {"as": "RLIMIT_AS", "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data"
 MIN_MEMORY = 6 * 1024 * 1024
 
 
-@dataclass
-class ContainerOptions:
+class _Record:
+    """A small dataclass stand-in: FIELDS = ((name, default), ...) in order,
+    a default that is a list or dict is copied per instance; keyword or
+    positional construction, equality, repr and asdict()."""
+    FIELDS = ()
+    __slots__ = ()
+
+    def __init__(self, *args, **kw):
+        names = [n for n, _ in self.FIELDS]
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}() takes {len(names)} arguments")
+        for n, v in zip(names, args):
+            if n in kw:
+                raise TypeError(f"{type(self).__name__}() got multiple values for {n!r}")
+            kw[n] = v
+        for n, default in self.FIELDS:
+            if n in kw:
+                v = kw.pop(n)
+            elif default is _REQUIRED:
+                raise TypeError(f"{type(self).__name__}() missing argument {n!r}")
+            else:
+                v = default.copy() if isinstance(default, (list, dict)) else default
+            object.__setattr__(self, n, v)
+        if kw:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kw)}")
+
+    def _values(self):
+        return tuple(getattr(self, n) for n, _ in self.FIELDS)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None
+
+    def __repr__(self):
+        body = ", ".join(f"{n}={getattr(self, n)!r}" for n, _ in self.FIELDS)
+        return f"{type(self).__name__}({body})"
+
+    def asdict(self):
+        """Like dataclasses.asdict: lists and dicts are copied (deeply)."""
+        return {n: _copy(getattr(self, n)) for n, _ in self.FIELDS}
+
+
+_REQUIRED = object()
+
+
+def _copy(v):
+    if isinstance(v, list):
+        return [_copy(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_copy(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _copy(x) for k, x in v.items()}
+    if isinstance(v, _Record):
+        return v.asdict()
+    return v
+
+
+def asdict(rec):
+    return rec.asdict()
+
+
+class ContainerOptions(_Record):
     """What `run`/`create` were asked for (already split, not yet resolved)."""
-    image: str = ""
-    command: list = None          # None: image Cmd
-    entrypoint: str = None        # None: image Entrypoint; "": none
-    name: str = None
-    interactive: bool = False
-    tty: bool = False
-    rm: bool = False
-    env: list = field(default_factory=list)
-    volumes: list = field(default_factory=list)     # -v strings
-    mounts: list = field(default_factory=list)      # --mount strings
-    tmpfs: list = field(default_factory=list)       # --tmpfs strings
-    workdir: str = None
-    user: str = None
-    hostname: str = None
-    read_only: bool = False
-    cap_add: list = field(default_factory=list)
-    cap_drop: list = field(default_factory=list)
-    privileged: bool = False
-    security_opt: list = field(default_factory=list)
-    memory: int = 0
-    memory_swap: int = 0
-    cpus: float = 0.0
-    cpu_shares: int = 0
-    cpuset_cpus: str = None
-    pids_limit: int = 0
-    ulimits: list = field(default_factory=list)
-    restart: str = "no"
-    init: bool = False
-    stop_signal: str = None
-    stop_timeout: int = None
-    labels: dict = field(default_factory=dict)
-    runtime: str = None
-    pull: str = "missing"
-    log_opts: dict = field(default_factory=dict)
-    cgroup_parent: str = None
-    network: str = "none"
+    FIELDS = (
+        ("image", ""), ("command", None),          # None: image Cmd
+        ("entrypoint", None),                      # None: image Entrypoint; "": none
+        ("name", None), ("interactive", False), ("tty", False), ("rm", False),
+        ("env", []), ("volumes", []),              # -v strings
+        ("mounts", []),                            # --mount strings
+        ("tmpfs", []),                             # --tmpfs strings
+        ("workdir", None), ("user", None), ("hostname", None), ("read_only", False),
+        ("cap_add", []), ("cap_drop", []), ("privileged", False), ("security_opt", []),
+        ("memory", 0), ("memory_swap", 0), ("cpus", 0.0), ("cpu_shares", 0),
+        ("cpuset_cpus", None), ("pids_limit", 0), ("ulimits", []), ("restart", "no"),
+        ("init", False), ("stop_signal", None), ("stop_timeout", None), ("labels", {}),
+        ("runtime", None), ("pull", "missing"), ("log_opts", {}), ("cgroup_parent", None),
+        ("network", "none"),
+    )
+    __slots__ = tuple(n for n, _ in FIELDS)
 
 
-@dataclass
-class MountSpec:
-    type: str                 # bind | volume | tmpfs
-    destination: str
-    source: str = ""          # host path (bind) or volume name ("" = anonymous)
-    readonly: bool = False
-    options: list = field(default_factory=list)   # extra (propagation, tmpfs size ...)
+class MountSpec(_Record):
+    """type: bind | volume | tmpfs; source: host path (bind) or volume name
+    ("" = anonymous); options: extra (propagation, tmpfs size ...)."""
+    FIELDS = (("type", _REQUIRED), ("destination", _REQUIRED), ("source", ""),
+              ("readonly", False), ("options", []))
+    __slots__ = tuple(n for n, _ in FIELDS)
 
 
-@dataclass
-class SpecContext:
-    """Everything generate() needs besides the options: resolved, host-side facts."""
-    cid: str
-    image_config: dict
-    rootfs: str
-    hostname: str
-    etc_files: dict            # {"/etc/hostname": hostpath, "/etc/hosts": ..., ...}
-    passwd: str = ""
-    group: str = ""
-    volume_mounts: list = field(default_factory=list)   # [(MountSpec, host_source)]
-    seccomp_profile: dict = None                          # Docker-format; None: unconfined
-    cgroups_path: str = ""
-    cgroup_v2: bool = False
-    init_binary: str = None
-    arch: str = None
-    kernel: str = None
-    cap_bound: list = None     # caps the manager itself holds: --privileged gets these
+class SpecContext(_Record):
+    """Everything generate() needs besides the options: resolved, host-side facts.
+    etc_files: {"/etc/hostname": hostpath, ...}; volume_mounts: [(MountSpec,
+    host_source)]; seccomp_profile: Docker-format, None = unconfined;
+    cap_bound: caps the manager itself holds (--privileged gets these)."""
+    FIELDS = (("cid", _REQUIRED), ("image_config", _REQUIRED), ("rootfs", _REQUIRED),
+              ("hostname", _REQUIRED), ("etc_files", _REQUIRED), ("passwd", ""),
+              ("group", ""), ("volume_mounts", []), ("seccomp_profile", None),
+              ("cgroups_path", ""), ("cgroup_v2", False), ("init_binary", None),
+              ("arch", None), ("kernel", None), ("cap_bound", None))
+    __slots__ = tuple(n for n, _ in FIELDS)
+
+
+class _LazyRe:
+    """A regular expression compiled (and `re` imported) on first use."""
+
+    def __init__(self, pattern, flags=0):
+        self.pattern, self.flags, self._rx = pattern, flags, None
+
+    def __getattr__(self, name):
+        if self._rx is None:
+            import re
+            self._rx = re.compile(self.pattern, self.flags)
+        return getattr(self._rx, name)
 
 
 # ---- small parsers ----------------------------------------------------------
 
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$", re.I)
+_SIZE_RE = _LazyRe(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$", 2)   # re.I
 
 
 def parse_size(text, what="size"):
@@ -187,10 +236,13 @@ def parse_signal(sig):
         name = s[3:] if s.startswith("SIG") else s
         if name in SIGNALS:
             return SIGNALS[name]
-        m = re.match(r"^RTMIN(?:\+(\d+))?$", name)
+        m = _RTMIN_RE.match(name)
         if m:
             return 34 + int(m.group(1) or 0)
     raise UsageError(f"invalid signal: {sig}")
+
+
+_RTMIN_RE = _LazyRe(r"^RTMIN(?:\+(\d+))?$")
 
 
 def signal_name(n):
@@ -261,7 +313,7 @@ def _check_dest(dest, spec, what="invalid mount spec"):
         raise UsageError(f"{what} '{spec}': destination can't be '/'")
 
 
-_VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_VOLUME_NAME_RE = _LazyRe(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
 def parse_volume(spec):
@@ -574,7 +626,7 @@ def resources(opts, cpu_count=None):
             raise UsageError("invalid cpu-shares: must not be negative")
         cpu["shares"] = max(2, opts.cpu_shares)
     if opts.cpuset_cpus:
-        if not re.match(r"^\d+(-\d+)?(,\d+(-\d+)?)*$", opts.cpuset_cpus):
+        if not _CPUSET_RE.match(opts.cpuset_cpus):
             raise UsageError(f"invalid value {opts.cpuset_cpus} for cpuset cpus")
         cpu["cpus"] = opts.cpuset_cpus
     if cpu:
@@ -582,6 +634,9 @@ def resources(opts, cpu_count=None):
     if opts.pids_limit:
         res["pids"] = {"limit": -1 if opts.pids_limit < 0 else opts.pids_limit}
     return res
+
+
+_CPUSET_RE = _LazyRe(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
 def rlimits(ulimits):

@@ -1,68 +1,28 @@
-"""`mydocker` command line: thin click groups.  Each command turns flags
-into an options object and makes one service call; errors become
-`Error: ...` on stderr and the error's exit code.
+"""`mydocker` command line.
 
-Subcommand modules register themselves on the groups defined here:
-manager/cli/image.py (image group + pull/images/rmi/tag/login/logout),
-manager/cli/container.py (container group + run/ps/start/stop/rm/logs/exec/inspect),
-manager/cli/system.py (system group)."""
+main() first tries the fast path (manager/cli/fastpath.py): the common
+`run`/`create` command lines are parsed there exactly as click would parse
+them, without importing click or anything heavy, because `mydocker run`
+is what people time.  Every other command line (and any `run` it is not
+sure about: --help, unknown or malformed options) goes to the click
+application in manager/cli/app.py, which owns all commands and messages.
+`cli`, `Context` and `_register` are the click application's, imported
+on first use."""
 import sys
 
-import click
-
-from ..errors import MyDockerError
-from ..paths import Paths
-
-
-class Context:
-    def __init__(self, paths, runtime, debug):
-        self.paths = paths
-        self.runtime = runtime
-        self.debug = debug
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-root", envvar="MYDOCKER_DATA_ROOT", default=None,
-              help="Where images and containers are stored (default /var/lib/mydocker).")
-@click.option("--run-root", envvar="MYDOCKER_RUN_ROOT", default=None,
-              help="Where run state lives (default /run/mydocker).")
-@click.option("--runtime", "runtime", envvar="MYDOCKER_RUNTIME", default=None,
-              help="Default OCI runtime command (default runc-py).")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
-@click.pass_context
-def cli(ctx, data_root, run_root, runtime, debug):
-    """mydocker: images and containers on any OCI runtime."""
-    ctx.obj = Context(Paths.from_env(data_root, run_root), runtime, debug)
-
-
-def _register():
-    import importlib
-    for name in ("image", "container", "system"):
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{name}":
-                raise
+__all__ = ["main", "cli", "Context"]
 
 
 def main(argv=None):
-    _register()
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        rc = cli.main(args=argv, prog_name="mydocker", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.exceptions.ClickException as e:
-        e.show()
-        sys.exit(125 if e.exit_code == 2 else e.exit_code)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except MyDockerError as e:
-        if debug:
-            raise
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(rc if isinstance(rc, int) else 0)
+    args = list(sys.argv[1:] if argv is None else argv)
+    from .fastpath import try_fast
+    try_fast(args)                  # returns only when click must handle args
+    from .app import main as click_main
+    click_main(argv)
+
+
+def __getattr__(name):
+    if name in ("cli", "Context", "_register"):
+        from . import app
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from . import cli
+from .app import cli
+from .runopts import RUN_OPTIONS, _env_list, build_options
 from ..errors import ContainerNotFound, UsageError
 
 CONTAINER_CTX = {"help_option_names": ["-h", "--help"]}
@@ -39,118 +40,15 @@ def container():
 
 # ---- run / create -----------------------------------------------------------------
 
-def _size(value, flag):
-    if value is None:
-        return 0
-    from ..specgen import parse_size
-    if str(value).strip() == "-1":
-        return -1
-    try:
-        return parse_size(value, "size")
-    except UsageError as e:
-        raise UsageError(f'invalid argument "{value}" for "{flag}" flag: {e.message}')
-
-
 def run_options(f):
-    opts = [
-        click.option("-d", "--detach", is_flag=True, help="Run in the background, print the ID."),
-        click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open."),
-        click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY."),
-        click.option("--rm", "rm", is_flag=True, help="Remove the container when it exits."),
-        click.option("--name", help="Assign a name to the container."),
-        click.option("-e", "--env", multiple=True, help="Set environment variables."),
-        click.option("--env-file", multiple=True, help="Read environment variables from a file."),
-        click.option("-v", "--volume", "volumes", multiple=True, help="Bind mount a volume."),
-        click.option("--mount", "mounts", multiple=True, help="Attach a filesystem mount."),
-        click.option("--tmpfs", multiple=True, help="Mount a tmpfs directory."),
-        click.option("-w", "--workdir", help="Working directory inside the container."),
-        click.option("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])."),
-        click.option("--entrypoint", help="Overwrite the default ENTRYPOINT of the image."),
-        click.option("-h", "--hostname", help="Container host name."),
-        click.option("--read-only", is_flag=True, help="Mount the root filesystem read-only."),
-        click.option("--cap-add", multiple=True, help="Add Linux capabilities."),
-        click.option("--cap-drop", multiple=True, help="Drop Linux capabilities."),
-        click.option("--privileged", is_flag=True, help="Give extended privileges."),
-        click.option("--security-opt", multiple=True, help="Security options."),
-        click.option("-m", "--memory", help="Memory limit."),
-        click.option("--memory-swap", help="Memory + swap limit; -1: unlimited swap."),
-        click.option("--cpus", type=float, default=0.0, help="Number of CPUs."),
-        click.option("-c", "--cpu-shares", type=int, default=0, help="CPU shares."),
-        click.option("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)."),
-        click.option("--pids-limit", type=int, default=0, help="Tune container pids limit."),
-        click.option("--ulimit", multiple=True, help="Ulimit options (nofile=1024:2048)."),
-        click.option("--restart", default="no", help="Restart policy."),
-        click.option("--init", is_flag=True, help="Run an init inside the container."),
-        click.option("--stop-signal", help="Signal to stop the container."),
-        click.option("--stop-timeout", type=int, help="Timeout (in seconds) to stop."),
-        click.option("-l", "--label", "labels", multiple=True, help="Set metadata."),
-        click.option("--runtime", help="Runtime to use for this container."),
-        click.option("--pull", default="missing", help="Pull image before running."),
-        click.option("--log-opt", multiple=True, help="Log driver options (max-size, max-file)."),
-        click.option("--cgroup-parent", help="Parent cgroup for the container."),
-        click.option("--network", "--net", default="none", help="Network (only none for now)."),
-        click.argument("image"),
-        click.argument("command", nargs=-1, type=click.UNPROCESSED),
-    ]
+    """The click options of run/create, from runopts.RUN_OPTIONS (which the
+    fast path parses too)."""
+    opts = [click.option(*decls, **settings) for decls, settings in RUN_OPTIONS]
+    opts += [click.argument("image"),
+             click.argument("command", nargs=-1, type=click.UNPROCESSED)]
     for o in reversed(opts):
         f = o(f)
     return f
-
-
-def _env_list(env, env_files):
-    from ..specgen import parse_env_file
-    out = []
-    for path in env_files:
-        try:
-            with open(path) as fh:
-                text = fh.read()
-        except OSError as e:
-            raise UsageError(f"open {path}: {e.strerror}")
-        out.extend(parse_env_file(text, path))
-    out.extend(env)
-    resolved = []
-    for item in out:
-        if "=" not in item:
-            if item in os.environ:
-                resolved.append(f"{item}={os.environ[item]}")
-            continue
-        resolved.append(item)
-    return resolved
-
-
-def _kv(items, what):
-    out = {}
-    for item in items:
-        k, eq, v = item.partition("=")
-        if not k:
-            raise UsageError(f"invalid {what}: {item!r}")
-        out[k] = v
-    return out
-
-
-def build_options(kw):
-    from ..specgen import ContainerOptions
-    if kw["network"] not in ("none", "host") and kw["network"]:
-        raise UsageError(f"network {kw['network']} not found",
-                         hint="only --network none is supported for now")
-    if kw["network"] == "host":
-        raise UsageError("--network host is not supported yet")
-    return ContainerOptions(
-        image=kw["image"], command=list(kw["command"]) or None, entrypoint=kw["entrypoint"],
-        name=kw["name"], interactive=kw["interactive"], tty=kw["tty"], rm=kw["rm"],
-        env=_env_list(kw["env"], kw["env_file"]), volumes=list(kw["volumes"]),
-        mounts=list(kw["mounts"]), tmpfs=list(kw["tmpfs"]), workdir=kw["workdir"],
-        user=kw["user"], hostname=kw["hostname"], read_only=kw["read_only"],
-        cap_add=list(kw["cap_add"]), cap_drop=list(kw["cap_drop"]),
-        privileged=kw["privileged"], security_opt=list(kw["security_opt"]),
-        memory=_size(kw["memory"], "-m, --memory"),
-        memory_swap=_size(kw["memory_swap"], "--memory-swap"),
-        cpus=kw["cpus"], cpu_shares=kw["cpu_shares"], cpuset_cpus=kw["cpuset_cpus"],
-        pids_limit=kw["pids_limit"], ulimits=list(kw["ulimit"]), restart=kw["restart"],
-        init=kw["init"], stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
-        labels=_kv(kw["labels"], "label"), runtime=kw["runtime"], pull=kw["pull"],
-        log_opts=_kv(kw["log_opt"], "log-opt"), cgroup_parent=kw["cgroup_parent"],
-        network=kw["network"])
 
 
 @container.command("run", context_settings=RUN_CTX)

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from . import cli
+from .app import cli
 
 __all__ = ["image"]
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import cli
+from .app import cli
 
 
 @cli.group("system", context_settings={"help_option_names": ["-h", "--help"]})

@@ -56,7 +56,7 @@ def exec_(paths, ref, command, interactive=False, tty=False, detach=False, env=(
     if privileged:
         caps = list(specgen.ALL_CAPS)
         proc["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
-    rundir = _rundir(paths, rec["Id"])
+    rundir = Path(_rundir(paths, rec["Id"]))
     rundir.mkdir(parents=True, exist_ok=True)
     tag = _token(6)
     pjson = rundir / f"exec-{tag}.json"

@@ -139,9 +139,9 @@ def logs(paths, ref, follow=False, tail=None, since=None, until=None, timestamps
                     f = open(path, "rb")
                     continue
             except FileNotFoundError:
-                if not store.cdir(rec["Id"]).exists():
+                if not store.exists(rec["Id"]):
                     return
-            st = store.state(rec["Id"]) if store.cdir(rec["Id"]).exists() else None
+            st = store.state(rec["Id"]) if store.exists(rec["Id"]) else None
             if st is None or (not _is_running(st) and not pid_alive(
                     st.get("MonitorPid"), st.get("MonitorStart"))):
                 # drain what was written just before the exit

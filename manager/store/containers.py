@@ -13,47 +13,30 @@ Two JSON files per container, each with one writer at a time:
 
 Both are written atomically (temp file + rename).  Names and id prefixes
 resolve to records; `image_ids_in_use()` tells the image store which images
-containers still need.  Stdlib only (the monitor imports update_state).
+containers still need.  Stdlib only and light (no pathlib): `mydocker run`
+goes through here.  Directories are returned as str.
 """
 import os
-import shutil
-from pathlib import Path
 
 from ..errors import Conflict, ContainerNotFound, StoreError, UsageError
 from .atomic import FileLock, read_json, write_json
+from .statefile import STATE_DEFAULTS, read_state, rmtree, update_state
 
-__all__ = ["ContainerStore", "update_state", "read_state", "STATE_DEFAULTS"]
-
-STATE_DEFAULTS = {"Status": "created", "Pid": 0, "ExitCode": 0, "Error": "",
-                  "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z",
-                  "OOMKilled": False, "RestartCount": 0, "MonitorPid": 0, "MonitorStart": 0}
-
-
-def read_state(cdir):
-    st = dict(STATE_DEFAULTS)
-    st.update(read_json(Path(cdir) / "state.json", default={}) or {})
-    return st
-
-
-def update_state(cdir, **changes):
-    """Read-modify-write state.json under the container's lock; returns the new state."""
-    cdir = Path(cdir)
-    with FileLock(cdir / "lock"):
-        st = read_state(cdir)
-        st.update(changes)
-        write_json(cdir / "state.json", st, sync=False)
-    return st
+__all__ = ["ContainerStore", "update_state", "read_state", "rmtree", "STATE_DEFAULTS"]
 
 
 class ContainerStore:
     def __init__(self, data_root):
-        self.dir = Path(data_root) / "containers"
+        self.dir = os.path.join(data_root, "containers")
 
     def lock(self):
-        return FileLock(self.dir / "lock")
+        return FileLock(os.path.join(self.dir, "lock"))
 
     def cdir(self, cid):
-        return self.dir / cid
+        return os.path.join(self.dir, cid)
+
+    def exists(self, cid):
+        return os.path.isdir(self.cdir(cid))
 
     # -- reading ----------------------------------------------------------------------------
     def ids(self):
@@ -64,7 +47,7 @@ class ContainerStore:
             return []
 
     def load(self, cid):
-        rec = read_json(self.cdir(cid) / "config.json", default=None)
+        rec = read_json(os.path.join(self.cdir(cid), "config.json"), default=None)
         if rec is None:
             raise ContainerNotFound(f"No such container: {cid}")
         if not isinstance(rec, dict) or rec.get("Id") != cid:
@@ -117,15 +100,16 @@ class ContainerStore:
                                f'use by container "{taken[rec["Name"]]}". You have to remove '
                                "(or rename) that container to be able to reuse that name.")
             d = self.cdir(rec["Id"])
-            d.mkdir(parents=True, exist_ok=False)
+            os.makedirs(self.dir, exist_ok=True)
+            os.mkdir(d)
             st = dict(STATE_DEFAULTS)
             st.update(state or {})
-            write_json(d / "state.json", st, sync=False)
-            write_json(d / "config.json", rec, sync=False)
+            write_json(os.path.join(d, "state.json"), st, sync=False)
+            write_json(os.path.join(d, "config.json"), rec, sync=False)
         return rec
 
     def save(self, rec):
-        write_json(self.cdir(rec["Id"]) / "config.json", rec, sync=False)
+        write_json(os.path.join(self.cdir(rec["Id"]), "config.json"), rec, sync=False)
 
     def update_state(self, cid, **changes):
         return update_state(self.cdir(cid), **changes)
@@ -144,11 +128,11 @@ class ContainerStore:
 
     def remove(self, cid):
         d = self.cdir(cid)
-        if d.exists():
+        if os.path.exists(d):
             # Hide it from lookups first, then delete.
-            tomb = self.dir / f".removing-{cid}"
+            tomb = os.path.join(self.dir, f".removing-{cid}")
             try:
                 os.rename(d, tomb)
             except OSError:
                 tomb = d
-            shutil.rmtree(tomb, ignore_errors=True)
+            rmtree(tomb)

@@ -198,7 +198,7 @@ class Ingest:
         self.done = True
         if not self.unknown:
             try:
-                self.lock.path.unlink()
+                os.unlink(self.lock.path)
             except FileNotFoundError:
                 pass
         return self.digest

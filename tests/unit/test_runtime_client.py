@@ -82,3 +82,60 @@ def test_resolve(tmp_path):
     assert rc.resolve("/no/such/runtime") is None
     assert rc.resolve("no-such-runtime-xyz") is None
     assert rc.resolve("sh").endswith("/sh")
+
+
+def _fake(path):
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_resolve_prefers_the_launcher_dir_and_skips_pyenv_shims(tmp_path, monkeypatch):
+    """A pyenv shim costs ~100 ms a call: a runtime found elsewhere wins, and
+    the directory of the running mydocker launcher comes first."""
+    shims = tmp_path / ".pyenv" / "shims"
+    other = tmp_path / "bin"
+    launcher = tmp_path / "launcher"
+    for d in (shims, other, launcher):
+        d.mkdir(parents=True)
+    _fake(shims / "fake-rt")
+    monkeypatch.setenv("PATH", f"{shims}:{other}")
+    monkeypatch.setattr("sys.argv", ["-c"])
+    assert rc.resolve("fake-rt") == str(shims / "fake-rt")      # only a shim: still found
+    _fake(other / "fake-rt")
+    assert rc.resolve("fake-rt") == str(other / "fake-rt")
+    _fake(launcher / "mydocker")
+    _fake(launcher / "fake-rt")
+    monkeypatch.setattr("sys.argv", [str(launcher / "mydocker"), "run"])
+    assert rc.resolve("fake-rt") == str(launcher / "fake-rt")
+    monkeypatch.setattr("sys.argv", [str(shims / "mydocker"), "run"])
+    assert rc.resolve("fake-rt") == str(other / "fake-rt")
+
+
+def test_run_argv():
+    assert rc.run_argv(RT, "c1", "/b", "/p") == BASE + [
+        "run", "--bundle", "/b", "--pid-file", "/p", "--detach", "c1"]
+    assert rc.run_argv(RT, "c1", "/b", "/p", detach=False, keep=True, console_socket="/s") == \
+        BASE + ["run", "--bundle", "/b", "--pid-file", "/p", "--keep", "--console-socket", "/s",
+                "c1"]
+
+
+def test_wait_sees_the_exit_at_once_and_kills_on_timeout():
+    import os
+    import time
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        pid = rc.spawn(["/bin/sh", "-c", "exit 7"], null, null, null)
+        assert rc.wait(pid) == 7
+        pid = rc.spawn(["/bin/sleep", "30"], null, null, null)
+        t0 = time.monotonic()
+        with pytest.raises(rc.TimedOut):
+            rc.wait(pid, timeout=0.2)
+        assert time.monotonic() - t0 < 5
+    finally:
+        os.close(null)
+
+
+def test_call_returns_stdout():
+    rt = rc.Runtime(path="/bin/sh", root="/tmp", log="/nonexistent/log")
+    assert rc.call(rt, ["/bin/sh", "-c", "echo out; echo err >&2"]) == "out\n"

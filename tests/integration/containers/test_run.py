@@ -30,6 +30,43 @@ def test_rm_leaves_nothing_behind(mdr):
     assert mdr.monitors() == [] or all(p for p in mdr.monitors())
 
 
+def test_rm_is_done_when_run_returns(mdr):
+    """`run --rm` returns once the container is gone: record, rootfs mount,
+    run dir, the runtime's container and its cgroup (no waiting needed)."""
+    def leftovers():
+        dirs = [mdr.run_root / "runtimes" / mdr.runtime, mdr.run_root / "c"]
+        return (mdr.records(), mdr.mounts(), mdr.cgroups(),
+                [sorted(p.name for p in d.iterdir()) if d.exists() else [] for d in dirs])
+    before = leftovers()
+    r = mdr("run", "--rm", mdr.images.busybox, "sh", "-c", "echo done")
+    assert (r.rc, r.out) == (0, "done\n"), r
+    assert leftovers() == before
+
+
+def test_monitor_holds_none_of_the_callers_fds(mdr, name):
+    """A monitor outlives `run -d`; it must not keep open what the caller gave
+    mydocker (a pipe a script reads to EOF, say)."""
+    import os
+    import subprocess
+    r, w = os.pipe()
+    try:
+        p = subprocess.run(mdr.argv("run", "-d", "--name", name, mdr.images.busybox,
+                                    "sleep", "30"),
+                           env=mdr.env, cwd=str(mdr.base), capture_output=True, timeout=30,
+                           pass_fds=(w,))
+        assert p.returncode == 0, p
+        os.close(w)
+        w = None
+        os.set_blocking(r, False)
+        assert os.read(r, 1) == b"", "someone still holds the pipe's write end"
+        assert mdr.inspect(name)["State"]["Running"] is True
+    finally:
+        if w is not None:
+            os.close(w)
+        os.close(r)
+        mdr("rm", "-f", name)
+
+
 def test_detached_ps_logs_stop_rm(mdr, name):
     r = mdr.ok("run", "-d", "--name", name, mdr.images.busybox, "sh", "-c",
                "trap 'echo got TERM; exit 0' TERM; echo started; while true; do sleep 0.1; done")
