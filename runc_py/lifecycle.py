@@ -16,6 +16,7 @@ from .errors import NotFoundError, RuncPyError, SpecError, StateError, StepError
 from .errors import from_dict as error_from_dict
 
 SIGKILL = 9  # (the signal module imports enum: ~5 ms this path does not need)
+SECCOMP_CACHE = ".seccomp-cache"  # compiled profiles, under the runtime root (seccomp.py)
 NS_NEWCGROUP = 0x02000000
 
 
@@ -80,9 +81,9 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         intelrdt.check(rdt)
     from .process.init import (Ctx, direct_init, direct_ok, enter_pidns, intermediate,
                                leave_pidns, preload)
-    helper_fd, seccomp_prog, capsets = preload(plan)
-
     os.makedirs(opts.root, mode=0o711, exist_ok=True)
+    helper_fd, seccomp_prog, capsets = preload(plan, os.path.join(opts.root, SECCOMP_CACHE))
+
     c = S.Container(opts.root, cid)
     try:
         os.mkdir(c.dir, 0o711)

@@ -26,6 +26,9 @@ def validate_id(cid):
             or len(cid) > 1024):
         raise UsageError(f"invalid container id {cid!r}: use letters, digits, '_', '+', '-' "
                          f"and '.'")
+    if cid.startswith("."):
+        raise UsageError(f"invalid container id {cid!r}: ids starting with '.' are reserved "
+                         f"for the runtime's own files under --root")
 
 
 def proc_stat(pid, proc="/proc"):

@@ -136,8 +136,8 @@ def exec_cmd(opts, o, pos):
     seccomp_prog = None
     if seccomp_spec:
         from .. import seccomp
-        seccomp.preload()
-        seccomp_prog = seccomp.build(seccomp.compile(seccomp_spec))
+        from ..lifecycle import SECCOMP_CACHE
+        seccomp_prog = seccomp.program_for(seccomp_spec, os.path.join(opts.root, SECCOMP_CACHE))
     capsets = None
     if proc.capabilities is not None:
         from .. import caps

@@ -48,7 +48,7 @@ class Ctx:
         self.early_start = early_start
 
 
-def preload(plan):
+def preload(plan, seccomp_cache=None):
     """Run in the runtime before forking the container's processes: import
     every module they use later and build what needs files from the host
     (the sealed exec helper, the seccomp program).  After unshare(user) or
@@ -71,8 +71,7 @@ def preload(plan):
     program = None
     if plan.seccomp:
         from .. import seccomp
-        seccomp.preload()
-        program = seccomp.build(seccomp.compile(plan.seccomp))
+        program = seccomp.program_for(plan.seccomp, seccomp_cache)
     return sealed.sealed_helper_fd(), program, capsets
 
 

@@ -333,9 +333,11 @@ class Runtime:
         return stubborn
 
     def root_entries(self):
-        """Names under --root (a runtime keeps one entry per live container)."""
+        """Containers' entries under --root (a runtime keeps one per live
+        container; dot-names are the runtime's own, such as runc-py's cache
+        of compiled seccomp profiles)."""
         try:
-            return sorted(os.listdir(self.root))
+            return sorted(n for n in os.listdir(self.root) if not n.startswith("."))
         except FileNotFoundError:
             return []
 

@@ -14,7 +14,7 @@ def test_good_ids(cid):
     S.validate_id(cid)
 
 
-@pytest.mark.parametrize("cid", ["", ".", "..", "a/b", "a b", "x;rm", "caf\u00e9", "a\nb"])
+@pytest.mark.parametrize("cid", ["", ".", "..", ".hidden", "a/b", "a b", "x;rm", "caf\u00e9", "a\nb"])
 def test_bad_ids(cid):
     with pytest.raises(UsageError):
         S.validate_id(cid)
