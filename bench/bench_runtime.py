@@ -9,6 +9,9 @@ and noise hit both alike; medians and the ratio runc-py / runc):
                 --log-format json) and --pid-file; the process is
                 `sleep 100`, waited for after the kill (as the shim reaps it)
   run           `RUNTIME run ID` of a busybox bundle whose process is `true`
+  run-seccomp   the same with Docker's default seccomp profile (what Docker,
+                podman and containerd pass); runc-py compiles it once per
+                host (its cache under --root), runc on every create
 
 Bundles are built from Debian's busybox-static (tools/busybox_rootfs) in a
 temp dir (prefix rpybench-) that is removed at the end, with every container
@@ -31,13 +34,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def make_bundle(path, template, args):
+def docker_seccomp_profile():
+    """Docker's default seccomp profile for the default capability set, as
+    mydocker writes it (the one real callers pass on every create)."""
+    from manager import seccomp_default as sd
+    caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+            "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
+            "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"]
+    return sd.to_oci(sd.default_profile(), caps=caps)
+
+
+def make_bundle(path, template, args, seccomp=None):
     from runc_py.spec.default import default_spec
     os.makedirs(path)
     subprocess.run(["cp", "-a", template, os.path.join(path, "rootfs")], check=True)
     cfg = default_spec()
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = list(args)
+    if seccomp:
+        cfg["linux"]["seccomp"] = seccomp
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(cfg, f)
     return path
@@ -137,7 +152,13 @@ def case_run(rt, bundles):
     return timed(lambda: rt.call("run", "--bundle", bundles["true"], cid))
 
 
-CASES = (("exec", case_exec), ("lifecycle", case_lifecycle), ("run", case_run))
+def case_run_seccomp(rt, bundles):
+    cid = rt.new_id("runsc")
+    return timed(lambda: rt.call("run", "--bundle", bundles["seccomp"], cid))
+
+
+CASES = (("exec", case_exec), ("lifecycle", case_lifecycle), ("run", case_run),
+         ("run-seccomp", case_run_seccomp))
 
 
 def main(argv=None):
@@ -171,7 +192,9 @@ def main(argv=None):
         template = make_rootfs(os.path.join(base, "template"))
         bundles = {"sleep": make_bundle(os.path.join(base, "b-sleep"), template,
                                         ["sleep", "100"]),
-                   "true": make_bundle(os.path.join(base, "b-true"), template, ["true"])}
+                   "true": make_bundle(os.path.join(base, "b-true"), template, ["true"]),
+                   "seccomp": make_bundle(os.path.join(base, "b-seccomp"), template, ["true"],
+                                          seccomp=docker_seccomp_profile())}
         results = {n: {rt.name: [] for rt in runtimes} for n, _ in cases}
         for name, fn in cases:                    # warm-up: caches, cgroup parents
             for rt in runtimes:
@@ -195,11 +218,11 @@ def main(argv=None):
 def print_table(results, rounds):
     print(f"runc-py vs runc, {rounds} interleaved rounds, medians in ms "
           f"(ratio < 1: runc-py is faster)")
-    print(f"{'case':<11}{'runc':>10}{'runc-py':>10}{'ratio':>8}   {'runc-py p10..p90':>18}")
+    print(f"{'case':<13}{'runc':>10}{'runc-py':>10}{'ratio':>8}   {'runc-py p10..p90':>18}")
     for name, by in results.items():
         m = {k: statistics.median(v) * 1000 for k, v in by.items()}
         q = statistics.quantiles(by["runc-py"], n=10) if len(by["runc-py"]) > 1 else [0] * 9
-        print(f"{name:<11}{m['runc']:>10.1f}{m['runc-py']:>10.1f}"
+        print(f"{name:<13}{m['runc']:>10.1f}{m['runc-py']:>10.1f}"
               f"{m['runc-py'] / m['runc']:>8.2f}   "
               f"{q[0] * 1000:>8.1f}..{q[-1] * 1000:<8.1f}")
 
