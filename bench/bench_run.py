@@ -29,10 +29,21 @@ PYTHON = os.path.realpath(sys.executable)
 LAUNCH = ("import sys; sys.path[:0] = {paths!r}; from manager.cli import main; main()")
 
 
+INSTALLED = "/usr/local/bin/mydocker"   # tools/install_launchers.py
+
+
 def mydocker_argv(base):
+    """The installed launcher when it runs this checkout, else the same
+    launch line built here."""
+    roots = ["--data-root", os.path.join(base, "data"), "--run-root", os.path.join(base, "run")]
+    try:
+        with open(INSTALLED) as f:
+            if repr(ROOT) in f.read():
+                return [INSTALLED] + roots
+    except OSError:
+        pass
     paths = [ROOT] + sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-    return [PYTHON, "-I", "-S", "-c", LAUNCH.format(paths=paths),
-            "--data-root", os.path.join(base, "data"), "--run-root", os.path.join(base, "run")]
+    return [PYTHON, "-I", "-S", "-c", LAUNCH.format(paths=paths)] + roots
 
 
 def podman_argv(base):
