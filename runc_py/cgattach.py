@@ -18,7 +18,9 @@ config.  By the time the container's processes are placed, the lock is
 cheap.  Any failure (no cgroupfs, a read-only one, no permission) just
 means no head start; nothing else depends on it.
 """
-import os
+# posix, not os: the launcher imports this before anything else, and `os`
+# (with _collections_abc) costs ~1.3 ms of the head start
+import posix
 
 _CANDIDATES_V1 = ("pids", "name=systemd", "memory", "cpu", "freezer")
 
@@ -46,16 +48,16 @@ def _procs_files():
 def _attach_self(paths):
     for path in paths:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
         except OSError:
             continue
         try:
-            os.write(fd, b"0")
+            posix.write(fd, b"0")
             return
         except OSError:
             continue
         finally:
-            os.close(fd)
+            posix.close(fd)
 
 
 _started = False
@@ -89,14 +91,14 @@ def add_pid(procs_files, pid):
     data = str(pid).encode()
     for path in procs_files:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
             try:
-                os.write(fd, data)
+                posix.write(fd, data)
             finally:
-                os.close(fd)
+                posix.close(fd)
         except OSError as e:
             from .errors import StepError
-            raise StepError("cgroups", f"cannot move process {pid} into {os.path.dirname(path)}: "
+            raise StepError("cgroups", f"cannot move process {pid} into {path.rpartition('/')[0]}: "
                             f"{e.strerror}", field="linux.cgroupsPath", syscall="write",
                             path=path, errno=e.errno) from None
 
@@ -111,7 +113,7 @@ def remove_dirs(dirs, created=()):
     removed = set()
     for d in dirs:
         try:
-            os.rmdir(d)
+            posix.rmdir(d)
         except FileNotFoundError:
             pass
         except OSError as e:
@@ -123,7 +125,7 @@ def remove_dirs(dirs, created=()):
         if d in removed:
             continue
         try:
-            os.rmdir(d)
+            posix.rmdir(d)
         except OSError as e:
             if e.errno not in (errno.ENOTEMPTY, errno.EBUSY, errno.ENOENT):
                 raise
