@@ -423,6 +423,7 @@ def start(opts, cid):
         c.require("start", "created")
         fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         failure = None
+        from select import select  # built in; wakes us as soon as the init answers
         try:
             deadline = time.monotonic() + 60
             data = b""
@@ -439,6 +440,8 @@ def start(opts, cid):
                 if chunk == b"" and data[:1] == b"E":
                     failure = data[1:].decode(errors="replace")
                     break
+                if chunk == b"":
+                    time.sleep(0.001)  # the writer left without answering: not a busy loop
                 if not S.pid_alive(c.pid, c.priv.get("pid_start")):
                     if data[:1] == b"E":
                         failure = data[1:].decode(errors="replace")
@@ -446,7 +449,7 @@ def start(opts, cid):
                     raise StateError(f"cannot start container {cid!r}: its init process died")
                 if time.monotonic() > deadline:
                     raise StateError(f"cannot start container {cid!r}: init did not answer")
-                time.sleep(0.0002)
+                select([fd], [], [], 0.05)
         finally:
             os.close(fd)
         if failure is not None:
