@@ -13,9 +13,12 @@ pytestmark = pytest.mark.requires("root", "busybox")
 
 LOOP = "echo up > /shared/up; while :; do sleep 1; done"
 # dd reads 64 MiB of zeros into one buffer: over a 16 MiB limit, the kernel
-# OOM-kills it; the shell survives and keeps the container running
+# OOM-kills it; the shell survives and keeps the container running.  dd runs
+# with oom_score_adj 1000 inside a subshell at 500, so that a second OOM while
+# dd's memory is being freed takes the subshell, never the shell (pid 1).
 OOM = ("echo up > /shared/up; while [ ! -e /shared/go ]; do sleep 0.05; done; "
-       "dd if=/dev/zero of=/dev/null bs=64M count=1; echo $? > /shared/dd; "
+       "(echo 500 > /proc/self/oom_score_adj && (echo 1000 > /proc/self/oom_score_adj && "
+       "exec dd if=/dev/zero of=/dev/null bs=64M count=1)); echo $? > /shared/dd; "
        "while :; do sleep 1; done")
 
 
