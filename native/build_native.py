@@ -58,3 +58,7 @@ def _helper_works(path):
                          capture_output=True, text=True)
     return (ok.returncode == 0 and ok.stdout == "hi\n" and bad.returncode == 127
             and "No such file or directory" in bad.stderr)
+
+
+if __name__ == "__main__":
+    build_exec_helper()
