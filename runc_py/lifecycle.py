@@ -141,26 +141,21 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         sock, child_sock = channel.pair()
         sys.stdout.flush()
         sys.stderr.flush()
-        if direct:
-            # fork the init ourselves: one process and one message fewer
-            own_pidns = enter_pidns(plan)
-            mid = None
-            try:
-                mid = os.fork()
-                if mid == 0:
-                    sock.close()
-                    direct_init(plan, ctx, child_sock)
-                    os._exit(1)
-            finally:
-                if mid != 0:
-                    leave_pidns(own_pidns)
-            init_pid = mid
-        else:
+        # direct: we fork the init ourselves (one process and one message
+        # fewer), in its pid namespace for that one fork
+        own_pidns = enter_pidns(plan) if direct else None
+        mid = None
+        try:
             mid = os.fork()
             if mid == 0:
                 sock.close()
-                intermediate(plan, ctx, child_sock)
+                (direct_init if direct else intermediate)(plan, ctx, child_sock)
                 os._exit(1)
+        finally:
+            if mid != 0:
+                leave_pidns(own_pidns)
+        if direct:
+            init_pid = mid
         child_sock.close()
         child_sock = None
         if console is not None and console is not _internal_console:
