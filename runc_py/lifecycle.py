@@ -79,8 +79,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     if rdt:
         from . import intelrdt
         intelrdt.check(rdt)
-    from .process.init import (Ctx, direct_init, direct_ok, enter_pidns, intermediate,
-                               leave_pidns, preload)
+    from .process.init import Ctx, preload
+    from .process.stage1 import direct_init, direct_ok, enter_pidns, intermediate, leave_pidns
     os.makedirs(opts.root, mode=0o711, exist_ok=True)
     helper_fd, seccomp_prog, capsets = preload(plan, os.path.join(opts.root, SECCOMP_CACHE))
 
@@ -169,47 +169,33 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         if _stdio:
             for fd in _stdio:
                 os.close(fd)
-        mid_reaped = direct   # a direct init is reaped by whoever waits for the container
+        mid_reaped = direct   # no intermediate to reap (a direct init is the container's)
         try:
-            # The first cgroup.procs write of a while costs ~10 ms in the
-            # kernel (an RCU grace period; runc pays it too).  Unless the
-            # container gets its own cgroup namespace (whose root must be the
-            # container's cgroup when it is made), let the child go first and
-            # overlap that wait with its work (cgattach.warm usually took the wait
-            # already).  The intermediate's child, the init, is added as soon
-            # as its pid is known, before the init may go on.
             if direct:
                 # The init is already setting up its mounts (early_start, see
-                # _Init.run) while we make its cgroup: the first cgroup write
-                # of a while waits for an RCU grace period (cgattach.py).  It
-                # waits for "go" before anything that needs the cgroup.
+                # _Init.run) while we make its cgroup, which waits for the
+                # kernel's grace period (cgattach.py).  It waits for "go"
+                # before anything that needs the cgroup.
                 if cg is not None:
                     _make_cgroup(cgmod, cg, c, resources)
-                    try:
-                        cg.add_pid(init_pid)
-                    except Exception as e:  # noqa: BLE001
-                        # ESRCH: the init already failed; its error is on the channel
-                        if getattr(e, "errno", None) != errno.ESRCH:
-                            raise _cgroup_error(e)
+                    _join_cgroup(cg, init_pid, gone_ok=True)
                 _init_forked(c, cg, init_pid, rdt, cid, early=False)
-            early = cg is not None and not (plan.unshare_flags & NS_NEWCGROUP) and not direct
-            if cg is not None and not early and not direct:
-                try:
-                    cg.add_pid(mid)
-                except Exception as e:  # noqa: BLE001
-                    raise _cgroup_error(e)
+                early = False
+            else:
+                # Unless the container gets its own cgroup namespace (whose
+                # root must be the container's cgroup when it is made), the
+                # intermediate goes first and we join it meanwhile; its
+                # child, the init, is added as soon as its pid is known,
+                # before the init may go on.
+                early = cg is not None and not (plan.unshare_flags & NS_NEWCGROUP)
+                if cg is not None and not early:
+                    _join_cgroup(cg, mid)
             try:
                 channel.send(sock, type="go")
             except OSError:
                 pass  # the child failed and left: its error is on the channel
             if early:
-                try:
-                    cg.add_pid(mid)
-                except Exception as e:  # noqa: BLE001
-                    # ESRCH: the intermediate already failed and exited; its
-                    # own error (the one to report) is waiting on the channel
-                    if getattr(e, "errno", None) != errno.ESRCH:
-                        raise _cgroup_error(e)
+                _join_cgroup(cg, mid, gone_ok=True)
             # The intermediate's "pid" and the init's own messages share the
             # socket with no order between them: the init's wait until the
             # pid is known (it always follows: the intermediate sends it
@@ -222,9 +208,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     try:
                         msg, fds = channel.recv_fds(sock)
                     except (channel.ChannelClosed, ConnectionResetError):
-                        if not mid_reaped or direct:
-                            _wait_gone(mid)
-                            mid_reaped = True
+                        _wait_gone(mid)   # the child we forked died: reap it
+                        mid_reaped = True
                         raise RuncPyError("container init exited during create without "
                                           "reporting why")
                 t = msg.get("type")
@@ -320,14 +305,22 @@ def _make_cgroup(cgmod, cg, c, resources):
         raise _cgroup_error(e)
 
 
+def _join_cgroup(cg, pid, gone_ok=False):
+    """Move pid into the container's cgroup.  gone_ok: the child may have
+    failed and exited already (ESRCH); its own error, the one to report, is
+    then waiting on the channel."""
+    try:
+        cg.add_pid(pid)
+    except Exception as e:  # noqa: BLE001
+        if not (gone_ok and getattr(e, "errno", None) == errno.ESRCH):
+            raise _cgroup_error(e)
+
+
 def _init_forked(c, cg, init_pid, rdt, cid, early):
     """The init's pid is known: join it to the cgroup (when its parent went
     first, see create), record it with its start time, apply intelRdt."""
     if early:
-        try:
-            cg.add_pid(init_pid)
-        except Exception as e:  # noqa: BLE001
-            raise _cgroup_error(e)
+        _join_cgroup(cg, init_pid)
     st = S.proc_stat(init_pid)
     c.data["pid"] = init_pid
     c.priv["pid_start"] = st[1] if st else None

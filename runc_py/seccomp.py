@@ -481,29 +481,25 @@ def _libseccomp_file():
               "/usr/lib64/libseccomp.so.2", "/lib64/libseccomp.so.2",
               "/usr/lib/libseccomp.so.2"):
         try:
-            return p, os.stat(p)
+            return os.stat(p)
         except OSError:
             continue
-    return None, None
+    return None  # an unusual layout: no caching, compile every time
 
 
 def _cache_key(spec):
     """Hex key for a profile, or None when the inputs cannot be pinned down."""
-    lib_path, lib_st = _libseccomp_file()
+    lib_st = _libseccomp_file()
     if lib_st is None:
         return None
-    here = os.path.dirname(os.path.abspath(__file__))
-    idents = [lib_path, lib_st]
+    from . import _seccomp   # loaded anyway: the init loads programs with it
     try:
-        idents.append(os.stat(os.path.abspath(__file__)))
-        idents += [os.stat(os.path.join(here, n)) for n in os.listdir(here)
-                   if n.startswith("_seccomp") and n.endswith(".so")]
+        files = [lib_st, os.stat(os.path.abspath(__file__)), os.stat(_seccomp.__file__)]
     except OSError:
         return None
     u = os.uname()
     text = [_CACHE_FORMAT.decode(), u.release, u.machine, json.dumps(spec)]
-    text += [f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" if hasattr(st, "st_ino")
-             else str(st) for st in idents]
+    text += [f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" for st in files]
     try:
         from _sha256 import sha256
     except ImportError:  # pragma: no cover
@@ -568,11 +564,11 @@ def program_for(spec, cache_dir=None):
     same profile was compiled before on this host, else compiled (errors name
     the field) and stored.  The loader is imported either way, so the init can
     load the program after pivot_root."""
+    _lib()   # the loader (and the error when it is missing), hit or miss
     key = _cache_key(spec) if cache_dir else None
     if key:
         prog = _cache_read(cache_dir, key)
         if prog is not None:
-            _lib()
             return prog
     preload()
     prog = build(compile(spec))
