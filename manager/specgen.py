@@ -8,11 +8,12 @@ rlimits, security, namespaces; `generate()` puts them together.
 
 Input errors raise manager.errors.UsageError naming the bad value.
 
-Light to import (`mydocker run` pays for every import): the records below
+Light to import (`mydocker run` pays for every import): the records (specrecords.py)
 are plain classes rather than dataclasses, and regular expressions are
 compiled on first use.
 """
 from .errors import UsageError
+from .specrecords import ContainerOptions, MountSpec, SpecContext  # noqa: F401 (the API)
 from . import seccomp_default
 
 __all__ = ["ContainerOptions", "MountSpec", "SpecContext", "generate", "parse_size",
@@ -29,6 +30,7 @@ INIT_PATH = "/sbin/docker-init"
 DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
                 "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
                 "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]
+# in kernel bit order (linux/capability.h): bit n of a capability mask is ALL_CAPS[n]
 ALL_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
             "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
             "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
@@ -36,18 +38,6 @@ ALL_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"
             "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
             "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
             "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-            "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
-            "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-            "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"]
-
-# capability names by bit number (linux/capability.h)
-CAP_BITS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-            "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-            "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-            "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
-            "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN",
-            "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-            "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
             "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
             "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
             "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"]
@@ -83,111 +73,6 @@ RLIMITS = {"as": "RLIMIT_AS", "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data"
            "stack": "RLIMIT_STACK"}
 
 MIN_MEMORY = 6 * 1024 * 1024
-
-
-class _Record:
-    """A small dataclass stand-in: FIELDS = ((name, default), ...) in order,
-    a default that is a list or dict is copied per instance; keyword or
-    positional construction, equality, repr and asdict()."""
-    FIELDS = ()
-    __slots__ = ()
-
-    def __init__(self, *args, **kw):
-        names = [n for n, _ in self.FIELDS]
-        if len(args) > len(names):
-            raise TypeError(f"{type(self).__name__}() takes {len(names)} arguments")
-        for n, v in zip(names, args):
-            if n in kw:
-                raise TypeError(f"{type(self).__name__}() got multiple values for {n!r}")
-            kw[n] = v
-        for n, default in self.FIELDS:
-            if n in kw:
-                v = kw.pop(n)
-            elif default is _REQUIRED:
-                raise TypeError(f"{type(self).__name__}() missing argument {n!r}")
-            else:
-                v = default.copy() if isinstance(default, (list, dict)) else default
-            object.__setattr__(self, n, v)
-        if kw:
-            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kw)}")
-
-    def _values(self):
-        return tuple(getattr(self, n) for n, _ in self.FIELDS)
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._values() == other._values()
-
-    __hash__ = None
-
-    def __repr__(self):
-        body = ", ".join(f"{n}={getattr(self, n)!r}" for n, _ in self.FIELDS)
-        return f"{type(self).__name__}({body})"
-
-    def asdict(self):
-        """Like dataclasses.asdict: lists and dicts are copied (deeply)."""
-        return {n: _copy(getattr(self, n)) for n, _ in self.FIELDS}
-
-
-_REQUIRED = object()
-
-
-def _copy(v):
-    if isinstance(v, list):
-        return [_copy(x) for x in v]
-    if isinstance(v, tuple):
-        return tuple(_copy(x) for x in v)
-    if isinstance(v, dict):
-        return {k: _copy(x) for k, x in v.items()}
-    if isinstance(v, _Record):
-        return v.asdict()
-    return v
-
-
-def asdict(rec):
-    return rec.asdict()
-
-
-class ContainerOptions(_Record):
-    """What `run`/`create` were asked for (already split, not yet resolved)."""
-    FIELDS = (
-        ("image", ""), ("command", None),          # None: image Cmd
-        ("entrypoint", None),                      # None: image Entrypoint; "": none
-        ("name", None), ("interactive", False), ("tty", False), ("rm", False),
-        ("env", []), ("volumes", []),              # -v strings
-        ("mounts", []),                            # --mount strings
-        ("tmpfs", []),                             # --tmpfs strings
-        ("workdir", None), ("user", None), ("hostname", None), ("read_only", False),
-        ("cap_add", []), ("cap_drop", []), ("privileged", False), ("security_opt", []),
-        ("memory", 0), ("memory_swap", 0), ("cpus", 0.0), ("cpu_shares", 0),
-        ("cpuset_cpus", None), ("pids_limit", 0), ("ulimits", []), ("restart", "no"),
-        ("init", False), ("stop_signal", None), ("stop_timeout", None), ("labels", {}),
-        ("runtime", None), ("pull", "missing"), ("log_opts", {}), ("cgroup_parent", None),
-        ("network", "none"),
-    )
-    __slots__ = tuple(n for n, _ in FIELDS)
-
-
-class MountSpec(_Record):
-    """type: bind | volume | tmpfs; source: host path (bind) or volume name
-    ("" = anonymous); options: extra (propagation, tmpfs size ...)."""
-    FIELDS = (("type", _REQUIRED), ("destination", _REQUIRED), ("source", ""),
-              ("readonly", False), ("options", []))
-    __slots__ = tuple(n for n, _ in FIELDS)
-
-
-class SpecContext(_Record):
-    """Everything generate() needs besides the options: resolved, host-side facts.
-    etc_files: {"/etc/hostname": hostpath, ...}; volume_mounts: [(MountSpec,
-    host_source)]; seccomp_profile: Docker-format, None = unconfined;
-    cap_bound: caps the manager itself holds (--privileged gets these)."""
-    FIELDS = (("cid", _REQUIRED), ("image_config", _REQUIRED), ("rootfs", _REQUIRED),
-              ("hostname", _REQUIRED), ("etc_files", _REQUIRED), ("passwd", ""),
-              ("group", ""), ("volume_mounts", []), ("seccomp_profile", None),
-              ("cgroups_path", ""), ("cgroup_v2", False), ("init_binary", None),
-              ("arch", None), ("kernel", None), ("cap_bound", None))
-    __slots__ = tuple(n for n, _ in FIELDS)
 
 
 class _LazyRe:
@@ -514,8 +399,8 @@ def _norm_cap(c):
 
 
 def caps_from_mask(mask):
-    """A CapBnd bit mask -> capability names (bit n is ALL_CAPS_BY_BIT[n])."""
-    return [c for n, c in enumerate(CAP_BITS) if mask >> n & 1]
+    """A CapBnd bit mask -> capability names (bit n is ALL_CAPS[n])."""
+    return [c for n, c in enumerate(ALL_CAPS) if mask >> n & 1]
 
 
 def capabilities(cap_add=(), cap_drop=(), privileged=False):
