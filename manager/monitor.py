@@ -56,138 +56,15 @@ import select
 
 from . import jsonfast
 from . import runtime_client as rc
+from .attach import (ERROR, EXIT, HELLO, RESIZE, START, STARTED, STDERR, STDIN,
+                     STDIN_CLOSE, STDOUT, FrameReader, frame)
+from .jsonlog import JsonLog
+from .procinfo import proc_start_time, rfc3339nano, trace
 from .store.statefile import read_state, rmtree, update_state
 
-# frame types
-STDIN, STDOUT, STDERR, EXIT, STARTED, ERROR = 0, 1, 2, 3, 4, 5
-HELLO, START, STDIN_CLOSE, RESIZE, CONFIG = 9, 12, 10, 11, 13
-HDR_SIZE = 5
 
-MAX_PARTIAL = 16 * 1024
 CREATE_TIMEOUT = float(os.environ.get("MYDOCKER_RUNTIME_TIMEOUT", "30"))
 EIO = 5
-
-_TRACE = os.environ.get("MYDOCKER_TRACE")
-
-
-def trace(what, who="monitor"):
-    """MYDOCKER_TRACE=1: timestamps of the monitor's steps in monitor.log;
-    MYDOCKER_TRACE=/path: those of mydocker and the monitor, appended there."""
-    if not _TRACE:
-        return
-    line = f"{time.time():.4f} {who}[{os.getpid()}] {what}\n"
-    if _TRACE.startswith("/"):
-        with open(_TRACE, "a") as f:
-            f.write(line)
-    else:
-        sys.stderr.write(line)
-        sys.stderr.flush()
-
-
-def frame(kind, payload=b""):
-    if isinstance(payload, str):
-        payload = payload.encode()
-    return bytes((kind,)) + len(payload).to_bytes(4, "big") + payload
-
-
-class FrameReader:
-    """Accumulates bytes and yields complete (type, payload) frames."""
-
-    def __init__(self):
-        self.buf = b""
-
-    def feed(self, data):
-        self.buf += data
-        out = []
-        buf = self.buf
-        while len(buf) >= HDR_SIZE:
-            n = int.from_bytes(buf[1:5], "big")
-            if len(buf) < HDR_SIZE + n:
-                break
-            out.append((buf[0], buf[HDR_SIZE:HDR_SIZE + n]))
-            buf = buf[HDR_SIZE + n:]
-        self.buf = buf
-        return out
-
-
-def rfc3339nano(ns=None):
-    ns = time.time_ns() if ns is None else ns
-    s, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{frac:09d}Z"
-
-
-def proc_start_time(pid):
-    """Start time of pid in clock ticks (field 22 of /proc/pid/stat); 0 if it is
-    gone or a zombie (a dead monitor nobody has reaped yet is dead)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return 0
-    fields = data[data.rindex(b")") + 2:].split()
-    if fields[0] in (b"Z", b"X"):
-        return 0
-    return int(fields[19])
-
-
-def pid_alive(pid, start):
-    return bool(pid) and proc_start_time(pid) == start != 0
-
-
-# ---- json-file log ----------------------------------------------------------
-
-class JsonLog:
-    """Docker's json-file log writer with size rotation (max_size 0: none)."""
-
-    def __init__(self, path, max_size=0, max_files=1):
-        self.path = path
-        self.max_size = max_size
-        self.max_files = max(1, max_files)
-        self.f = open(path, "ab", buffering=0)
-        self.size = self.f.tell()
-        self.partial = {"stdout": b"", "stderr": b""}
-
-    def _write(self, stream, text, ns=None):
-        line = jsonfast.dumps({"log": text.decode("utf-8", "replace"), "stream": stream,
-                               "time": rfc3339nano(ns)}).encode() + b"\n"
-        if self.max_size and self.size + len(line) > self.max_size and self.size > 0:
-            self.rotate()
-        self.f.write(line)
-        self.size += len(line)
-
-    def rotate(self):
-        self.f.close()
-        if self.max_files > 1:
-            for i in range(self.max_files - 1, 0, -1):
-                src = self.path if i == 1 else f"{self.path}.{i - 1}"
-                if os.path.exists(src):
-                    os.replace(src, f"{self.path}.{i}")
-        self.f = open(self.path, "wb", buffering=0)
-        self.size = 0
-
-    def write(self, stream, data):
-        buf = self.partial[stream] + data
-        while True:
-            i = buf.find(b"\n")
-            if i < 0:
-                break
-            self._write(stream, buf[:i + 1])
-            buf = buf[i + 1:]
-        while len(buf) >= MAX_PARTIAL:
-            self._write(stream, buf[:MAX_PARTIAL])
-            buf = buf[MAX_PARTIAL:]
-        self.partial[stream] = buf
-
-    def flush(self):
-        for stream, buf in self.partial.items():
-            if buf:
-                self._write(stream, buf)
-        self.partial = {"stdout": b"", "stderr": b""}
-
-    def close(self):
-        self.flush()
-        self.f.close()
-
 
 # ---- the monitor ------------------------------------------------------------
 

@@ -209,7 +209,7 @@ def try_fast(argv):
         # first of all: the monitor's start-up then overlaps everything below
         from ..services.early import EarlyMonitor
         early = EarlyMonitor(paths.run_root)
-    from ..monitor import trace
+    from ..procinfo import trace
     trace("monitor forked" if early else "parsed", "mydocker")
     debug = "--debug" in argv            # as app.main decides it
     from ..errors import MyDockerError

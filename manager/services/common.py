@@ -11,7 +11,7 @@ import time
 from .. import rootfs as rootfs_mod
 from .. import runtime_client as rc
 from ..errors import MyDockerError, RuntimeFailed
-from ..monitor import pid_alive, rfc3339nano
+from ..procinfo import pid_alive, rfc3339nano
 from ..store.containers import ContainerStore, rmtree
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

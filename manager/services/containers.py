@@ -23,7 +23,7 @@ import time
 from .. import runtime_client as rc
 from .. import specgen
 from ..errors import Conflict, ContainerNotFound, RuntimeFailed, UsageError
-from ..monitor import pid_alive
+from ..procinfo import pid_alive
 from .common import (ZERO_TIME, CommandFailed, _cgroup_dir, _cgroup_v2, _destroy,  # noqa: F401
                      _is_running, _memory_cgroup, _read_in_root, _rundir, _runtime, _store,
                      _token, human_duration, nap_on_monitor, parse_time, state_of)

@@ -14,7 +14,7 @@ from .. import runtime_client as rc
 from .. import specgen
 from ..errors import RuntimeFailed, UsageError
 from ..jsonfast import dumps, loads
-from ..monitor import rfc3339nano
+from ..procinfo import rfc3339nano
 from ..store.atomic import read_json
 from .common import (_cgroup_parent, _cgroup_v2, _destroy, _read_in_root, _store,
                      _token)

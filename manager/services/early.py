@@ -39,7 +39,7 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_
 BOOTSTRAP = "import sys; sys.path.insert(0, {root!r}); from manager.monitor import main; main()"
 IGNORED_BY_MONITOR = (_signal.SIGHUP, _signal.SIGINT, _signal.SIGPIPE, _signal.SIGTTOU,
                       _signal.SIGTTIN)
-CONFIG = 13          # monitor.CONFIG (not imported: the fork comes first)
+CONFIG = 13          # attach.CONFIG (not imported: the fork comes first)
 MAX_FD = 1 << 20
 
 

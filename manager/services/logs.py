@@ -6,7 +6,7 @@ import sys
 import time
 
 from ..errors import UsageError
-from ..monitor import pid_alive
+from ..procinfo import pid_alive
 from .containers import _is_running, _store, parse_time
 
 

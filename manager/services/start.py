@@ -21,15 +21,15 @@ import _signal
 import _socket
 
 from .. import jsonfast
-from .. import monitor
 from .. import runtime_client as rc
 from ..errors import Conflict, ContainerNotFound, RuntimeFailed
 from .common import (CommandFailed, _memory_cgroup, _rundir, _runtime, _store, pid_alive,
                      state_of)
 from .create import _mount_rootfs, create
 from .early import EarlyMonitor
-from ..monitor import (EXIT, ERROR, HELLO, RESIZE, START, STARTED, STDERR, STDIN,
-                       STDIN_CLOSE, STDOUT, FrameReader, frame)
+from ..attach import (EXIT, ERROR, HELLO, RESIZE, START, STARTED, STDERR, STDIN,
+                      STDIN_CLOSE, STDOUT, FrameReader, frame)
+from ..procinfo import proc_start_time, trace
 
 __all__ = ["start", "run", "EarlyMonitor", "Attach"]
 
@@ -149,7 +149,7 @@ def _wait_started(att, auto_remove=False):
             raise RuntimeFailed("container monitor went away while starting the container")
         kind, payload = f
         if kind == STARTED:
-            monitor.trace("started", "mydocker")
+            trace("started", "mydocker")
             att.pending[:0] = held
             return jsonfast.loads(payload)
         if kind == ERROR:
@@ -193,11 +193,11 @@ def start(paths, ref, attach=False, interactive=False, out=None, err=None, early
         attach_path = os.path.join(cfg["rundir"], "attach.sock")
         mon, early = early or EarlyMonitor(paths.run_root, attach_path), None
         att = Attach(mon.go(jsonfast.dumps(cfg), attach_path))
-        monitor.trace("config sent", "mydocker")
+        trace("config sent", "mydocker")
         # recorded by us too: should the monitor die before it records itself,
         # the next read of the state cleans up what it started
         store.update_state(cid, StopRequested=False, MonitorPid=mon.pid,
-                           MonitorStart=monitor.proc_start_time(mon.pid))
+                           MonitorStart=proc_start_time(mon.pid))
         try:
             _wait_started(att, rec["HostConfig"]["AutoRemove"])
         except BaseException:
@@ -255,9 +255,9 @@ def _attach_loop(paths, rec, att, interactive):
                     break
                 code = _handle_frame(f, out, errb)
         # the monitor closes the socket once --rm and the unmount are done
-        monitor.trace("exit", "mydocker")
+        trace("exit", "mydocker")
         att.drain(10)
-        monitor.trace("eof", "mydocker")
+        trace("eof", "mydocker")
     finally:
         if restore is not None:
             import termios
