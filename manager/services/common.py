@@ -172,23 +172,22 @@ def state_of(paths, rec):
     return st
 
 
+def _force_delete(paths, rec):
+    """`<runtime> delete --force`: kills what is left and removes the runtime's
+    container; a container the runtime does not know is not an error (runc's
+    contract), nor is a runtime that is gone."""
+    try:
+        rt = _runtime(paths, rec)
+        rc.call(rt, rc.delete_argv(rt, rec["Id"], force=True))
+    except (rc.RuntimeError_, MyDockerError):
+        pass
+
+
 def _monitor_gone(paths, rec, st):
     """The monitor died (or /run was lost): stop what is left and record exited."""
     store = _store(paths)
     cid = rec["Id"]
-    try:
-        rt = _runtime(paths, rec)
-        if rc.state(rt, cid) is not None:
-            try:
-                rc.call(rt, rc.kill_argv(rt, cid, "KILL"))
-            except rc.RuntimeError_:
-                pass
-            try:
-                rc.call(rt, rc.delete_argv(rt, cid, force=True))
-            except rc.RuntimeError_:
-                pass
-    except MyDockerError:
-        pass
+    _force_delete(paths, rec)
     try:
         rootfs_mod.unmount(rec["GraphDriver"]["Data"]["MergedDir"])
     except (OSError, KeyError):
@@ -211,15 +210,7 @@ def _monitor_gone(paths, rec, st):
 def _destroy(paths, rec):
     """Remove everything a container made (its monitor must be gone)."""
     cid = rec["Id"]
-    try:
-        rt = _runtime(paths, rec)
-        if rc.state(rt, cid) is not None:
-            try:
-                rc.call(rt, rc.delete_argv(rt, cid, force=True))
-            except rc.RuntimeError_:
-                pass
-    except MyDockerError:
-        pass
+    _force_delete(paths, rec)
     merged = rec.get("GraphDriver", {}).get("Data", {}).get("MergedDir")
     if merged:
         try:
