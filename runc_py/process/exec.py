@@ -194,30 +194,20 @@ def exec_cmd(opts, o, pos):
     # namespace for that one fork (it takes effect for children only and
     # needs no single-threaded caller) and go back; the child joins the
     # other namespaces itself.
+    from .stage1 import join_pidns, leave_pidns
     pid_fd = next((fd for n, fd in ns_fds if n == "pid"), None)
-    own = None
-    if pid_fd is not None:
-        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            L.setns(pid_fd, L.CLONE_NEWPID, f"/proc/{init_pid}/ns/pid")
-        except OSError as e:
-            os.close(own)
-            raise _oserr("join-namespace", "linux.namespaces", e, "setns(pid)", "ns/pid")
-    mid = None
+    own = join_pidns(pid_fd, f"/proc/{init_pid}/ns/pid") if pid_fd is not None else None
+    pid = None
     try:
-        mid = os.fork()
-        if mid == 0:
+        pid = os.fork()
+        if pid == 0:
             sock.close()
             _joiner(child_sock, [(n, fd) for n, fd in ns_fds if n != "pid"], proc,
                     seccomp_prog, capsets, userns, console, preserve, helper_fd)
             os._exit(1)
     finally:
-        if own is not None and mid != 0:
-            try:
-                L.setns(own, L.CLONE_NEWPID, "/proc/self/ns/pid")
-            finally:
-                os.close(own)
-    pid = mid
+        if pid != 0:
+            leave_pidns(own)
     child_sock.close()
     if helper_fd is not None:
         os.close(helper_fd)
@@ -241,19 +231,17 @@ def exec_cmd(opts, o, pos):
         # the process starts entering the namespaces while the cgroup.procs
         # writes run (the first of a while is slow: see cgattach.py); it
         # waits for "joined" before it goes on to exec
-        channel.send(sock, type="go")
+        _send_quietly(sock, "go")
         if cg is not None:
             try:
                 cg.add_pid(pid)
             except Exception as e:  # noqa: BLE001
                 # ESRCH: the process already failed; its error is on the channel
                 if getattr(e, "errno", None) != errno.ESRCH:
+                    os.kill(pid, signal.SIGKILL)  # it waits for "joined": never to run
                     _reap(pid)
                     raise
-        try:
-            channel.send(sock, type="joined")
-        except OSError:
-            pass  # it failed already: its error is on the channel
+        _send_quietly(sock, "joined")
         err = None
         while True:
             try:
@@ -316,6 +304,13 @@ def _forward(pid, signo):
         os.kill(pid, signo)
     except ProcessLookupError:
         pass
+
+
+def _send_quietly(sock, kind):
+    try:
+        channel.send(sock, type=kind)
+    except OSError:
+        pass  # the process failed and left: its error is on the channel
 
 
 def _reap(pid):

@@ -60,12 +60,27 @@ def enter_pidns(plan):
     pid = [p for t, p in plan.namespaces if t == "pid"]
     if not pid:
         return None
+    if pid[0] is None:
+        return _pidns_for_children(lambda: _unshare(L.CLONE_NEWPID))
+    return _pidns_for_children(
+        lambda: _join_namespaces(plan, skip=tuple(t for t in NS_FLAGS if t != "pid")))
+
+
+def join_pidns(fd, path):
+    """enter_pidns for `exec`: the next child joins the pid namespace open
+    as fd (the container init's)."""
+    def join():
+        try:
+            L.setns(fd, L.CLONE_NEWPID, path)
+        except OSError as e:
+            raise _oserr("join-namespace", "linux.namespaces", e, "setns(pid)", path)
+    return _pidns_for_children(join)
+
+
+def _pidns_for_children(enter):
     own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if pid[0] is None:
-            _unshare(L.CLONE_NEWPID)
-        else:
-            _join_namespaces(plan, skip=tuple(t for t in NS_FLAGS if t != "pid"))
+        enter()
     except BaseException:
         os.close(own)
         raise
