@@ -58,66 +58,60 @@ def _write_pid_file(path, pid):
 
 def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False,
            no_new_keyring=False, preserve_fds=0, _internal_console=None, _keep_sock=False,
-           _stdio=None, _exit_fd=None):
+           _stdio=None, _exit_fd=None, _loaded=None):
     """Create a container; returns its Container handle.  On failure nothing
-    is left behind."""
-    from .spec.load import check, load_bundle
-    from .plan import compile_plan
-    from .process import channel
+    is left behind.  _loaded: (bundle, doc) when the caller read it already."""
+    from .spec.load import load_bundle
 
     S.validate_id(cid)
-    bundle, doc = load_bundle(bundle)
-    check(doc)
-    plan = compile_plan(doc, bundle, no_pivot=no_pivot)
-    if plan.process is None:
-        raise SpecError("process", "is required to create a container (runc-py runs it "
-                        "on start)")
-    if plan.process.terminal and console_socket is None and _internal_console is None:
-        raise UsageError("process.terminal is true: pass --console-socket",
-                         hint="or set process.terminal to false")
-    rdt = (doc.get("linux") or {}).get("intelRdt")
-    if rdt:
-        from . import intelrdt
-        intelrdt.check(rdt)
-    from .process.init import Ctx, preload
-    from .process.stage1 import direct_init, direct_ok, enter_pidns, intermediate, leave_pidns
-    os.makedirs(opts.root, mode=0o711, exist_ok=True)
-    helper_fd, seccomp_prog, capsets = preload(plan, os.path.join(opts.root, SECCOMP_CACHE))
-
+    bundle, doc = _loaded or load_bundle(bundle)
     c = S.Container(opts.root, cid)
+    pre = None
+    from .process import early as E
+    early_ns = E.eligible(doc, _exit_fd)
+    if early_ns is not None:
+        # the init is forked now and gets ready while we check (early.py)
+        pre = E.fork(doc, bundle, no_pivot, early_ns, dict(
+            cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
+            no_new_keyring=no_new_keyring, stdio=_stdio,
+            seccomp_cache=os.path.join(opts.root, SECCOMP_CACHE)))
     try:
-        os.mkdir(c.dir, 0o711)
-    except FileExistsError:
-        raise StateError(f"container with id {cid!r} already exists")
+        plan, rdt = _checked_plan(doc, bundle, no_pivot, console_socket, _internal_console)
+        os.makedirs(opts.root, mode=0o711, exist_ok=True)
+        try:
+            os.mkdir(c.dir, 0o711)
+        except FileExistsError:
+            raise StateError(f"container with id {cid!r} already exists")
+    except BaseException:
+        if pre is not None:
+            pre.abort()
+        raise
+    from .process import channel
+    helper_fd = seccomp_prog = capsets = None
+    if pre is None:
+        from .process.init import preload
+        try:
+            helper_fd, seccomp_prog, capsets = preload(
+                plan, os.path.join(opts.root, SECCOMP_CACHE))
+        except BaseException:
+            os.rmdir(c.dir)
+            raise
+
     created = S.now_rfc3339()
     me = S.proc_stat(os.getpid())
     c.data = {"ociVersion": doc["ociVersion"], "id": cid, "status": "creating", "pid": 0,
               "bundle": bundle, "annotations": doc.get("annotations") or {},
               "_runtime": {"creator_pid": os.getpid(), "creator_start": me[1] if me else None,
                            "rootfs": plan.rootfs, "created": created}}
-    init_pid = None
+    init_pid = pre.pid if pre is not None else None
     hooks_started = False
     cg = None
-    sock = child_sock = console = None
+    sock = pre.sock if pre is not None else None
+    child_sock = console = None
     try:
         c.save()
         with open(os.path.join(c.dir, "config.json"), "w") as f:
             json.dump(doc, f)
-        cgmod = _load_cgroup_module()
-        resources = None
-        if cgmod is not None:
-            try:
-                cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
-                                                systemd=opts.systemd_cgroup)
-                cg.validate(plan.resources or {})  # errors name the config's own indexes
-                resources = _with_default_device_rules(cgmod, plan, doc)
-            except cgmod.CgroupError as e:
-                raise _cgroup_error(e)
-        direct = direct_ok(plan, _exit_fd)
-        if cg is not None and not direct:
-            _make_cgroup(cgmod, cg, c, resources)
-        os.mkfifo(c.fifo_path, 0o622)
-        os.chmod(c.fifo_path, 0o622)  # writable by a user-namespaced init, whatever the umask
         if console_socket:
             try:
                 from .console import connect
@@ -134,30 +128,54 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                                  0o644)
             except OSError:
                 log_fd = None
-        ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
-                  preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
-                  cgroup=_cgroup_mounts(cg), helper_fd=helper_fd, seccomp=seccomp_prog,
-                  stdio=_stdio, capsets=capsets, exit_fd=_exit_fd, early_start=direct)
-        sock, child_sock = channel.pair()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # direct: we fork the init ourselves (one process and one message
-        # fewer), in its pid namespace for that one fork
-        own_pidns = enter_pidns(plan) if direct else None
-        mid = None
-        try:
-            mid = os.fork()
-            if mid == 0:
-                sock.close()
-                (direct_init if direct else intermediate)(plan, ctx, child_sock)
-                os._exit(1)
-        finally:
-            if mid != 0:
-                leave_pidns(own_pidns)
-        if direct:
-            init_pid = mid
-        child_sock.close()
-        child_sock = None
+        if pre is not None:
+            try:
+                E.send_valid(pre, console.fileno() if console is not None else None, log_fd)
+            except OSError:
+                pass  # B failed and left: its error is on the channel
+        cgmod = _load_cgroup_module()
+        resources = None
+        if cgmod is not None:
+            try:
+                cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
+                                                systemd=opts.systemd_cgroup)
+                cg.validate(plan.resources or {})  # errors name the config's own indexes
+                resources = _with_default_device_rules(cgmod, plan, doc)
+            except cgmod.CgroupError as e:
+                raise _cgroup_error(e)
+        direct = pre is not None or _direct_ok(plan, _exit_fd)
+        if cg is not None and not direct:
+            _make_cgroup(cgmod, cg, c, resources)
+        os.mkfifo(c.fifo_path, 0o622)
+        os.chmod(c.fifo_path, 0o622)  # writable by a user-namespaced init, whatever the umask
+        mid = init_pid
+        if pre is None:
+            from .process.init import Ctx
+            from .process.stage1 import direct_init, enter_pidns, intermediate, leave_pidns
+            ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
+                      preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
+                      cgroup=_cgroup_mounts(cg), helper_fd=helper_fd, seccomp=seccomp_prog,
+                      stdio=_stdio, capsets=capsets, exit_fd=_exit_fd, early_start=direct)
+            sock, child_sock = channel.pair()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # direct: we fork the init ourselves (one process and one message
+            # fewer), in its pid namespace for that one fork
+            own_pidns = enter_pidns(plan) if direct else None
+            mid = None
+            try:
+                mid = os.fork()
+                if mid == 0:
+                    sock.close()
+                    (direct_init if direct else intermediate)(plan, ctx, child_sock)
+                    os._exit(1)
+            finally:
+                if mid != 0:
+                    leave_pidns(own_pidns)
+            if direct:
+                init_pid = mid
+            child_sock.close()
+            child_sock = None
         if console is not None and console is not _internal_console:
             console.close()
             console = None
@@ -191,7 +209,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 if cg is not None and not early:
                     _join_cgroup(cg, mid)
             try:
-                channel.send(sock, type="go")
+                if pre is not None:  # its cgroup was not known when it was forked
+                    channel.send(sock, type="go", cgroup=_cgroup_mounts(cg))
+                else:
+                    channel.send(sock, type="go")
             except OSError:
                 pass  # the child failed and left: its error is on the channel
             if early:
@@ -290,6 +311,31 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             child_sock.close()
         if helper_fd is not None:
             os.close(helper_fd)
+
+
+def _checked_plan(doc, bundle, no_pivot, console_socket, internal_console):
+    """Check the config and compile its plan (-> plan, intelRdt or None);
+    raises on what create cannot go on with."""
+    from .spec.load import check
+    from .plan import compile_plan
+    check(doc)
+    plan = compile_plan(doc, bundle, no_pivot=no_pivot)
+    if plan.process is None:
+        raise SpecError("process", "is required to create a container (runc-py runs it "
+                        "on start)")
+    if plan.process.terminal and console_socket is None and internal_console is None:
+        raise UsageError("process.terminal is true: pass --console-socket",
+                         hint="or set process.terminal to false")
+    rdt = (doc.get("linux") or {}).get("intelRdt")
+    if rdt:
+        from . import intelrdt
+        intelrdt.check(rdt)
+    return plan, rdt
+
+
+def _direct_ok(plan, exit_fd):
+    from .process.stage1 import direct_ok
+    return direct_ok(plan, exit_fd)
 
 
 def _make_cgroup(cgmod, cg, c, resources):

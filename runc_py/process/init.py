@@ -130,8 +130,10 @@ def hook_sync(plan):
 
 
 def _await_go(sock):
-    if channel.recv(sock).get("type") != "go":
+    msg = channel.recv(sock)
+    if msg.get("type") != "go":
         os._exit(1)
+    return msg
 
 
 # pre-pivot steps an early-started init may take before the runtime made
@@ -249,7 +251,9 @@ class _Init:
     def joined(self):
         """Early start: wait until the runtime put us in the container's
         cgroup, then take a cgroup namespace (rooted there) if asked."""
-        _await_go(self.sock)
+        msg = _await_go(self.sock)
+        if "cgroup" in msg:  # an early-forked init learns its cgroup here
+            self.ctx.cgroup = msg["cgroup"]
         if self.plan.unshare_flags & L.CLONE_NEWCGROUP:
             _unshare(L.CLONE_NEWCGROUP)
 

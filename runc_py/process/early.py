@@ -1,0 +1,162 @@
+"""Forking the container's init first, so that both halves of `create` run
+at once.
+
+The runtime (A) and the init it forks (B) each have start-up work of
+their own: A imports and runs the config checks, then makes the state
+directory and the cgroup; B imports the container-side modules, compiles
+the plan and builds what it execs with (the sealed helper, the seccomp
+program, the capability sets).  Done in one process, before the fork, that
+is one long serial path; forked first, the two run on two CPUs.
+
+B does nothing that outlives it before A says "valid": it only imports,
+compiles and reads.  A says "valid" once the config passed its checks and
+the state directory is made (the container id is ours); on any failure
+before that, A kills B and reports its own error.  From "valid" on, B is
+the direct init of stage1 with early start (namespaces and mounts while A
+makes the cgroup, then "go").
+
+Only for the direct case (stage1.direct_ok): no user or time namespace and
+not run --no-subreaper.  Whether it applies is read from the raw config;
+anything unexpected there means no early fork, and create goes the usual
+way (and reports the problem).
+"""
+import os
+
+from ..syscalls import linux as L
+from . import channel
+
+
+class Early:
+    """A's handle on B: its pid (the container's init) and the channel."""
+
+    def __init__(self, pid, sock):
+        self.pid = pid
+        self.sock = sock
+
+    def abort(self):
+        """Before "valid": B has made nothing, so killing it is all."""
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+        while True:
+            try:
+                os.waitpid(self.pid, 0)
+                break
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                break
+        self.sock.close()
+
+
+def _namespaces(doc):
+    """[(type, path or None)] from the raw config, or None when the config
+    is not plainly well formed (create's checks will say how)."""
+    linux = doc.get("linux")
+    if linux is None:
+        return []
+    if not isinstance(linux, dict) or linux.get("timeOffsets"):
+        return None
+    listed = linux.get("namespaces") or []
+    if not isinstance(listed, list):
+        return None
+    out = []
+    for ns in listed:
+        if not isinstance(ns, dict) or not isinstance(ns.get("type"), str):
+            return None
+        p = ns.get("path") or None
+        if p is not None and not (isinstance(p, str) and p.startswith("/")):
+            return None
+        out.append((ns["type"], p))
+    return out
+
+
+def eligible(doc, exit_fd):
+    """The raw-config twin of stage1.direct_ok, conservative."""
+    if exit_fd is not None or not isinstance(doc.get("process"), dict):
+        return None
+    ns = _namespaces(doc)
+    if ns is None or any(t in ("user", "time") for t, _ in ns):
+        return None
+    return ns
+
+
+def fork(doc, bundle, no_pivot, namespaces, child_args):
+    """Fork B (in its pid namespace).  -> Early, or None when the pid
+    namespace could not be entered (create then goes the usual way and
+    reports why)."""
+    pid_ns = [p for t, p in namespaces if t == "pid"]
+    own = None
+    try:
+        if pid_ns:
+            own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            if pid_ns[0] is None:
+                L.unshare(L.CLONE_NEWPID)
+            else:
+                fd = os.open(pid_ns[0], os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    L.setns(fd, L.CLONE_NEWPID, pid_ns[0])
+                finally:
+                    os.close(fd)
+    except OSError:
+        if own is not None:
+            os.close(own)
+        return None
+    sock, child_sock = channel.pair()
+    import sys
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = -1
+    try:
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child(doc, bundle, no_pivot, child_sock, **child_args)
+            os._exit(1)
+    finally:
+        if pid != 0 and own is not None:
+            try:
+                L.setns(own, L.CLONE_NEWPID, "/proc/self/ns/pid")
+            finally:
+                os.close(own)
+    child_sock.close()
+    return Early(pid, sock)
+
+
+def send_valid(early, console_fd=None, log_fd=None):
+    """The config passed and the id is ours: B may start.  The console
+    socket and the log, opened by A, travel with the message."""
+    fds = [fd for fd in (console_fd, log_fd) if fd is not None]
+    msg = {"type": "valid", "console": console_fd is not None, "log": log_fd is not None}
+    if fds:
+        channel.send_fds(early.sock, fds, **msg)
+    else:
+        channel.send(early.sock, **msg)
+
+
+def _child(doc, bundle, no_pivot, sock, cid, state_dir, preserve_fds, no_new_keyring,
+           stdio, seccomp_cache):
+    """B: get ready while A checks, then run as the direct init."""
+    try:
+        from ..plan import compile_plan
+        from .init import Ctx, _die_with, preload
+        from .stage1 import direct_init
+    except BaseException:  # noqa: BLE001 - nothing to report with
+        os._exit(1)
+    try:
+        plan = compile_plan(doc, bundle, no_pivot=no_pivot)
+        helper_fd, program, capsets = preload(plan, seccomp_cache)
+        msg, fds = channel.recv_fds(sock)
+        if msg.get("type") != "valid":
+            os._exit(1)
+        console_fd = fds.pop(0) if msg.get("console") else None
+        log_fd = fds.pop(0) if msg.get("log") else None
+        ctx = Ctx(cid, state_dir, console_fd=console_fd, preserve_fds=preserve_fds,
+                  no_new_keyring=no_new_keyring, log_fd=log_fd, helper_fd=helper_fd,
+                  seccomp=program, stdio=stdio, capsets=capsets, early_start=True)
+    except channel.ChannelClosed:
+        os._exit(1)
+    except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
+        _die_with(sock, e)
+    direct_init(plan, ctx, sock)
