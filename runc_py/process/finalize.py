@@ -59,10 +59,12 @@ def apply_lsm(proc):
             f.write(proc.selinux)
 
 
-def finalize(proc, env, seccomp_prog, userns, warn=None, capsets=None):
+def finalize(proc, env, seccomp_prog, userns, warn=None, capsets=None, defer_seccomp=False):
     """The last steps before execve, shared by init and exec: groups,
     capabilities around the uid switch, umask, HOME, cwd, no_new_privs and
-    the seccomp filter (loaded as late as it can be)."""
+    the seccomp filter (loaded as late as it can be).  defer_seccomp: a
+    filter that can wait until after no_new_privs is returned, not loaded
+    (the caller loads it right before execve)."""
     caps_mod = None
     sets = capsets
     if proc.capabilities is not None:
@@ -78,6 +80,13 @@ def finalize(proc, env, seccomp_prog, userns, warn=None, capsets=None):
     if seccomp_filter is not None and not proc.no_new_privileges:
         seccomp_mod.load(seccomp_filter)  # needs CAP_SYS_ADMIN: before caps drop
         seccomp_filter = None
+    # as runc: the working directory is entered before the user switch if
+    # it can be (a directory only root may enter still works), else after
+    try:
+        os.chdir(proc.cwd)
+        cwd_done = True
+    except OSError:
+        cwd_done = False
     try:
         os.setgroups(proc.additional_gids)
     except OSError as e:
@@ -98,15 +107,19 @@ def finalize(proc, env, seccomp_prog, userns, warn=None, capsets=None):
         os.umask(proc.umask)
     if "HOME" not in env:
         env["HOME"] = _home_of(proc.uid)
-    try:
-        os.chdir(proc.cwd)
-    except OSError as e:
-        raise _oserr("chdir", "process.cwd", e, "chdir", proc.cwd)
+    if not cwd_done:
+        try:
+            os.chdir(proc.cwd)
+        except OSError as e:
+            raise _oserr("chdir", "process.cwd", e, "chdir", proc.cwd)
     apply_lsm(proc)
     if proc.no_new_privileges:
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
     if seccomp_filter is not None:
+        if defer_seccomp:
+            return seccomp_filter
         seccomp_mod.load(seccomp_filter)
+    return None
 
 
 def _home_of(uid):

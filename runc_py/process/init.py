@@ -239,6 +239,14 @@ class _Init:
             self.ctx.seccomp = None
         channel.send(self.sock, type="created")
         self.sock.close()
+        ready = None
+        if proc is not None and not plan.hooks.get("startContainer"):
+            # As runc: user, groups and capabilities are switched while the
+            # runtime records "created" and `start` comes, not after it; a
+            # seccomp filter that no_new_privileges lets us load late waits
+            # for the fifo (see exec_process).  A failure here is reported
+            # to `start` through the fifo.
+            ready = self.prepare_exec(proc)
         # wait for `start`: the fifo opens when `start` opens its other end
         try:
             fd = os.open("exec.fifo", os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.state_fd)
@@ -246,7 +254,7 @@ class _Init:
             _log_late(self.ctx.log_fd, f"init: open exec.fifo: {e.strerror}")
             os._exit(1)
         os.close(self.state_fd)
-        self.exec_process(proc, exe, reply.get("state", {}), fd)
+        self.exec_process(proc, exe, reply.get("state", {}), fd, ready)
 
     def joined(self):
         """Early start: wait until the runtime put us in the container's
@@ -521,11 +529,26 @@ class _Init:
             L.personality(val)
         return exe
 
-    def exec_process(self, proc, exe, state, fifo_fd):
-        """After `start`: startContainer hooks, then tell `start` ("0" on the
-        fifo, or "E" and the error), then user, capabilities, seccomp, exec.
-        Later failures go to stderr and the log."""
+    def prepare_exec(self, proc):
+        """Everything before execve that needs no `start`: -> (env, the
+        seccomp filter still to load or None, None) or (None, None, error
+        message)."""
         try:
+            env = dict(e.split("=", 1) for e in proc.env)
+            late = self.switch_user(proc, env, defer_seccomp=True)
+            return env, late, None
+        except BaseException as e:  # noqa: BLE001
+            return None, None, _describe(proc, e)
+
+    def exec_process(self, proc, exe, state, fifo_fd, ready=None):
+        """After `start`: startContainer hooks, then tell `start` ("0" on the
+        fifo, or "E" and the error), then user, capabilities, seccomp, exec
+        (ready: prepare_exec did the middle part already).  Later failures
+        go to stderr and the log."""
+        try:
+            if ready is not None and ready[2] is not None:
+                os.write(fifo_fd, b"E" + ready[2].encode()[:3000])
+                os._exit(1)
             if self.plan.hooks.get("startContainer"):
                 from ..hooks import run_hooks
                 state = dict(state, status="created")
@@ -536,22 +559,33 @@ class _Init:
                     os._exit(1)
             os.write(fifo_fd, b"0")
             os.close(fifo_fd)
-            env = dict(e.split("=", 1) for e in proc.env)
-            self.switch_user(proc, env)
+            if ready is not None:
+                env, late, _ = ready
+                if late is not None:
+                    from .. import seccomp as seccomp_mod
+                    seccomp_mod.load(late)
+            else:
+                env = dict(e.split("=", 1) for e in proc.env)
+                self.switch_user(proc, env)
             for s in _CATCH + (signal.SIGPIPE, signal.SIGXFSZ):
                 signal.signal(s, signal.SIG_DFL)
             from .sealed import execve
             execve(self.helper_fd, exe, proc.args, env)
         except BaseException as e:  # noqa: BLE001
-            msg = str(e) if isinstance(e, RuncPyError) else (
-                f"exec {proc.args[0]}: {e.strerror}" if isinstance(e, OSError) else str(e))
-            _log_late(self.ctx.log_fd, msg)
+            _log_late(self.ctx.log_fd, _describe(proc, e))
             os._exit(127 if isinstance(e, OSError) and e.errno == errno.ENOENT else
                      126 if isinstance(e, OSError) else 1)
 
-    def switch_user(self, proc, env):
-        finalize(proc, env, self.ctx.seccomp, self.userns, capsets=self.ctx.capsets,
-                 warn=lambda m: _log_late(self.ctx.log_fd, m, level="warning", stderr=False))
+    def switch_user(self, proc, env, defer_seccomp=False):
+        return finalize(proc, env, self.ctx.seccomp, self.userns, capsets=self.ctx.capsets,
+                        warn=lambda m: _log_late(self.ctx.log_fd, m, level="warning",
+                                                 stderr=False),
+                        defer_seccomp=defer_seccomp)
+
+
+def _describe(proc, e):
+    return str(e) if isinstance(e, RuncPyError) else (
+        f"exec {proc.args[0]}: {e.strerror}" if isinstance(e, OSError) else str(e))
 
 
 def _inf(v):

@@ -163,3 +163,16 @@ def test_duplicate_namespaces(rt, bundle):
 def test_failing_mount_leaves_nothing(rt, bundle):
     bundle.add_mount("/data", "bind", os.path.join(bundle.path, "no-such-source"), ["bind"])
     create_fails(rt, bundle.path)
+
+
+@spec("runtime.md#lifecycle", "MUST",
+      "If the runtime is unable to create the environment specified in the config.json, it "
+      "MUST generate an error (groups the kernel refuses: the process never runs)")
+def test_unusable_additional_gid(rt, bundle):
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000,
+                                        "additionalGids": [4294967295]}
+    bundle.args("sh", "-c", "echo RAN")
+    bundle.save()
+    r = create_fails(rt, bundle.path, verb="run")
+    assert "RAN" not in r.stdout
+    assert "gid" in r.stderr.lower(), r.stderr

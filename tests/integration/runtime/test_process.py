@@ -1,5 +1,6 @@
 """process: args, env, cwd, user (uid/gid/additionalGids/umask), rlimits,
 oomScoreAdj, noNewPrivileges and capabilities, as the process sees them."""
+import os
 
 import pytest
 
@@ -58,6 +59,16 @@ def test_env(rt, bundle):
 def test_cwd(rt, bundle):
     bundle.config["process"]["cwd"] = "/home/app"
     assert rt.probe(bundle, "pwd") == "/home/app\n"
+
+
+@spec("config.md#process/cwd", "MUST",
+      "cwd is the working directory that will be set for the executable (also one only root "
+      "may enter, for a process that runs as another user: entered before the user switch)")
+def test_cwd_only_root_may_enter(rt, bundle):
+    bundle.config["process"]["cwd"] = "/root"
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    os.chmod(os.path.join(bundle.rootfs, "root"), 0o700)
+    assert rt.probe(bundle, "pwd; id -u") == "/root\n1000\n"
 
 
 @spec("config.md#process/user", "MUST",
