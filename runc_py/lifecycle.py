@@ -76,7 +76,6 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             no_new_keyring=no_new_keyring, stdio=_stdio,
             seccomp_cache=os.path.join(opts.root, SECCOMP_CACHE)))
     try:
-        plan, rdt = _checked_plan(doc, bundle, no_pivot, console_socket, _internal_console)
         os.makedirs(opts.root, mode=0o711, exist_ok=True)
         try:
             os.mkdir(c.dir, 0o711)
@@ -87,31 +86,22 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             pre.abort()
         raise
     from .process import channel
-    helper_fd = seccomp_prog = capsets = None
+    helper_fd = seccomp_prog = capsets = plan = rdt = None
     if pre is None:
         from .process.init import preload
         try:
+            plan, rdt = _checked_plan(doc, bundle, no_pivot, console_socket, _internal_console)
             helper_fd, seccomp_prog, capsets = preload(
                 plan, os.path.join(opts.root, SECCOMP_CACHE))
         except BaseException:
             os.rmdir(c.dir)
             raise
-
-    created = S.now_rfc3339()
-    me = S.proc_stat(os.getpid())
-    c.data = {"ociVersion": doc["ociVersion"], "id": cid, "status": "creating", "pid": 0,
-              "bundle": bundle, "annotations": doc.get("annotations") or {},
-              "_runtime": {"creator_pid": os.getpid(), "creator_start": me[1] if me else None,
-                           "rootfs": plan.rootfs, "created": created}}
     init_pid = pre.pid if pre is not None else None
     hooks_started = False
     cg = None
     sock = pre.sock if pre is not None else None
     child_sock = console = None
     try:
-        c.save()
-        with open(os.path.join(c.dir, "config.json"), "w") as f:
-            json.dump(doc, f)
         if console_socket:
             try:
                 from .console import connect
@@ -129,10 +119,24 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             except OSError:
                 log_fd = None
         if pre is not None:
+            # the id is ours: B may start (it checks the config itself, and
+            # reports a problem on the channel before touching anything)
             try:
                 E.send_valid(pre, console.fileno() if console is not None else None, log_fd)
             except OSError:
                 pass  # B failed and left: its error is on the channel
+            plan, rdt = _checked_plan(doc, bundle, no_pivot, console_socket, _internal_console,
+                                      checks=False)
+        created = S.now_rfc3339()
+        me = S.proc_stat(os.getpid())
+        c.data = {"ociVersion": doc["ociVersion"], "id": cid, "status": "creating", "pid": 0,
+                  "bundle": bundle, "annotations": doc.get("annotations") or {},
+                  "_runtime": {"creator_pid": os.getpid(),
+                               "creator_start": me[1] if me else None,
+                               "rootfs": plan.rootfs, "created": created}}
+        c.save()
+        with open(os.path.join(c.dir, "config.json"), "w") as f:
+            json.dump(doc, f)
         cgmod = _load_cgroup_module()
         resources = None
         if cgmod is not None:
@@ -313,12 +317,14 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             os.close(helper_fd)
 
 
-def _checked_plan(doc, bundle, no_pivot, console_socket, internal_console):
-    """Check the config and compile its plan (-> plan, intelRdt or None);
-    raises on what create cannot go on with."""
-    from .spec.load import check
+def _checked_plan(doc, bundle, no_pivot, console_socket, internal_console, checks=True):
+    """Check the config (unless an early-forked init does) and compile its
+    plan (-> plan, intelRdt or None); raises on what create cannot go on
+    with."""
     from .plan import compile_plan
-    check(doc)
+    if checks:
+        from .spec.load import check
+        check(doc)
     plan = compile_plan(doc, bundle, no_pivot=no_pivot)
     if plan.process is None:
         raise SpecError("process", "is required to create a container (runc-py runs it "
