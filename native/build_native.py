@@ -17,7 +17,7 @@ with open(os.path.join(HERE, "nsutil.h")) as f:
 ffibuilder.set_source(
     "runc_py._native",
     '#include "nsutil.h"',
-    sources=[os.path.join(HERE, "nsutil.c")],
+    sources=[os.path.join(HERE, "nsutil.c"), os.path.join(HERE, "pyfork.c")],
     include_dirs=[HERE],
     extra_compile_args=["-O2", "-Wall"],
 )

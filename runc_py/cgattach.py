@@ -61,13 +61,17 @@ def _attach_self(paths):
 
 
 _started = False
-_VERBS = frozenset(("create", "run", "exec"))
+# create and run place the container's init without cgroup.procs writes
+# (process/early.py), and call warm() themselves when they cannot
+_VERBS = frozenset(("exec",))
 
 
 def warm_for(argv):
-    """warm() if the command line may be one of the verbs that move
-    processes into cgroups (called by the launcher before anything else is
-    imported; a false guess only costs a no-op move)."""
+    """warm() if the command line may be `exec`, which moves its process
+    with cgroup.procs writes (called by the launcher before anything else
+    is imported; a false guess only costs a no-op move).  The warm-up holds
+    the kernel's cgroup_mutex for the grace period: cgroup mkdirs wait for
+    it, so it is not for verbs that make cgroups."""
     if not _VERBS.isdisjoint(argv):
         warm()
 

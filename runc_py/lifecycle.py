@@ -66,16 +66,34 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     S.validate_id(cid)
     bundle, doc = _loaded or load_bundle(bundle)
     c = S.Container(opts.root, cid)
-    pre = None
+    pre = cgstart = None
     from .process import early as E
     early_ns = E.eligible(doc, _exit_fd)
     if early_ns is not None:
-        # the init is forked now and gets ready while we check (early.py)
-        pre = E.fork(doc, bundle, no_pivot, early_ns, dict(
-            cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
-            no_new_keyring=no_new_keyring, stdio=_stdio,
-            seccomp_cache=os.path.join(opts.root, SECCOMP_CACHE)))
+        # the init is forked now, in its cgroup v2 directory, and gets
+        # ready while we check (early.py)
+        cgstart = E.cgroup_start(cid, doc, opts.systemd_cgroup)
+        try:
+            pre = E.fork(doc, bundle, no_pivot, early_ns, dict(
+                cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
+                no_new_keyring=no_new_keyring, stdio=_stdio,
+                seccomp_cache=os.path.join(opts.root, SECCOMP_CACHE)), cgstart)
+        finally:
+            if cgstart is not None:
+                cgstart.close()
+        if pre is None and cgstart is not None:
+            cgstart.remove()
+            cgstart = None
+    if pre is None:
+        # the usual way moves processes with cgroup.procs writes: start
+        # the kernel's grace period now (cgattach.py)
+        from .cgattach import warm
+        warm()
     try:
+        if pre is not None:
+            plan = E.Outline(doc, bundle)
+            _need_console(plan.terminal, console_socket, _internal_console)
+            rdt = _rdt_checked(doc)
         os.makedirs(opts.root, mode=0o711, exist_ok=True)
         try:
             os.mkdir(c.dir, 0o711)
@@ -84,9 +102,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     except BaseException:
         if pre is not None:
             pre.abort()
+        if cgstart is not None:
+            cgstart.remove()
         raise
     from .process import channel
-    helper_fd = seccomp_prog = capsets = plan = rdt = None
+    helper_fd = seccomp_prog = capsets = None
     if pre is None:
         from .process.init import preload
         try:
@@ -125,11 +145,9 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 E.send_valid(pre, console.fileno() if console is not None else None, log_fd)
             except OSError:
                 pass  # B failed and left: its error is on the channel
-            plan, rdt = _checked_plan(doc, bundle, no_pivot, console_socket, _internal_console,
-                                      checks=False)
         created = S.now_rfc3339()
         me = S.proc_stat(os.getpid())
-        c.data = {"ociVersion": doc["ociVersion"], "id": cid, "status": "creating", "pid": 0,
+        c.data = {"ociVersion": doc.get("ociVersion"), "id": cid, "status": "creating", "pid": 0,
                   "bundle": bundle, "annotations": doc.get("annotations") or {},
                   "_runtime": {"creator_pid": os.getpid(),
                                "creator_start": me[1] if me else None,
@@ -137,12 +155,20 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         c.save()
         with open(os.path.join(c.dir, "config.json"), "w") as f:
             json.dump(doc, f)
+        if cgstart is not None:
+            # from here on the Cgroup removes what cgroup_start made
+            made, cgstart = cgstart, None
+        else:
+            made = None
         cgmod = _load_cgroup_module()
         resources = None
         if cgmod is not None:
             try:
-                cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
-                                                systemd=opts.systemd_cgroup)
+                if made is not None:
+                    cg = cgmod.Cgroup(made.layout, made.path, made.created, cid)
+                else:
+                    cg = cgmod.Cgroup.for_container(cid, plan.cgroups_path,
+                                                    systemd=opts.systemd_cgroup)
                 cg.validate(plan.resources or {})  # errors name the config's own indexes
                 resources = _with_default_device_rules(cgmod, plan, doc)
             except cgmod.CgroupError as e:
@@ -200,7 +226,12 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 # before anything that needs the cgroup.
                 if cg is not None:
                     _make_cgroup(cgmod, cg, c, resources)
-                    _join_cgroup(cg, init_pid, gone_ok=True)
+                    if pre is None:
+                        _join_cgroup(cg, init_pid, gone_ok=True)
+                    elif cg.layout.v2 and not pre.in_v2:
+                        _join_cgroup(cg, init_pid, gone_ok=True, v2_only=True)
+                    # else: B is in its v2 directory already, and joins
+                    # the v1 hierarchies itself (their "tasks", on "go")
                 _init_forked(c, cg, init_pid, rdt, cid, early=False)
                 early = False
             else:
@@ -214,7 +245,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     _join_cgroup(cg, mid)
             try:
                 if pre is not None:  # its cgroup was not known when it was forked
-                    channel.send(sock, type="go", cgroup=_cgroup_mounts(cg))
+                    channel.send(sock, type="go", cgroup=_cgroup_mounts(cg),
+                                 join=cg.v1_tasks_files() if cg is not None else [])
                 else:
                     channel.send(sock, type="go")
             except OSError:
@@ -296,7 +328,17 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             _wait_gone(init_pid)
         if cg is not None:
             try:
-                cg.destroy()
+                if "cgroup" in c.priv:   # recorded once cg.create() succeeded
+                    cg.destroy()
+                else:
+                    # create() refused or failed: remove only what we made
+                    # (a cgroup that was there may be another container's)
+                    cg.remove_created()
+            except Exception:  # noqa: BLE001
+                pass
+        elif cgstart is not None:
+            try:
+                cgstart.remove()
             except Exception:  # noqa: BLE001
                 pass
         state_for_hooks = _hook_state(c, "stopped") if hooks_started else None
@@ -317,26 +359,32 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             os.close(helper_fd)
 
 
-def _checked_plan(doc, bundle, no_pivot, console_socket, internal_console, checks=True):
-    """Check the config (unless an early-forked init does) and compile its
-    plan (-> plan, intelRdt or None); raises on what create cannot go on
-    with."""
+def _checked_plan(doc, bundle, no_pivot, console_socket, internal_console):
+    """Check the config and compile its plan (-> plan, intelRdt or None);
+    raises on what create cannot go on with."""
     from .plan import compile_plan
-    if checks:
-        from .spec.load import check
-        check(doc)
+    from .spec.load import check
+    check(doc)
     plan = compile_plan(doc, bundle, no_pivot=no_pivot)
     if plan.process is None:
         raise SpecError("process", "is required to create a container (runc-py runs it "
                         "on start)")
-    if plan.process.terminal and console_socket is None and internal_console is None:
+    _need_console(plan.process.terminal, console_socket, internal_console)
+    return plan, _rdt_checked(doc)
+
+
+def _need_console(terminal, console_socket, internal_console):
+    if terminal and console_socket is None and internal_console is None:
         raise UsageError("process.terminal is true: pass --console-socket",
                          hint="or set process.terminal to false")
+
+
+def _rdt_checked(doc):
     rdt = (doc.get("linux") or {}).get("intelRdt")
     if rdt:
         from . import intelrdt
         intelrdt.check(rdt)
-    return plan, rdt
+    return rdt
 
 
 def _direct_ok(plan, exit_fd):
@@ -357,12 +405,16 @@ def _make_cgroup(cgmod, cg, c, resources):
         raise _cgroup_error(e)
 
 
-def _join_cgroup(cg, pid, gone_ok=False):
-    """Move pid into the container's cgroup.  gone_ok: the child may have
-    failed and exited already (ESRCH); its own error, the one to report, is
-    then waiting on the channel."""
+def _join_cgroup(cg, pid, gone_ok=False, v2_only=False):
+    """Move pid into the container's cgroup (v2_only: its v2 directory).
+    gone_ok: the child may have failed and exited already (ESRCH); its own
+    error, the one to report, is then waiting on the channel."""
     try:
-        cg.add_pid(pid)
+        if v2_only:
+            from .cgattach import add_pid
+            add_pid([os.path.join(cg.unified_dir, "cgroup.procs")], pid)
+        else:
+            cg.add_pid(pid)
     except Exception as e:  # noqa: BLE001
         if not (gone_ok and getattr(e, "errno", None) == errno.ESRCH):
             raise _cgroup_error(e)

@@ -15,8 +15,20 @@ so unit tests run against a temporary fake tree without root.
 """
 from .errors import CgroupError
 from .detect import Layout, detect
-from .manager import Cgroup, resolve_path, expand_slice, PARENT
-from .devices import default_rules
+from .paths import PARENT, expand_slice, resolve_path
 
 __all__ = ["Cgroup", "CgroupError", "Layout", "detect", "resolve_path", "expand_slice",
            "PARENT", "default_rules"]
+
+
+def __getattr__(name):
+    # Cgroup and default_rules load manager.py, devices.py and resources.py
+    # on first use: `create` reads the layout and the path (detect, paths)
+    # before it forks the init, and the rest after (process/early.py)
+    if name == "Cgroup":
+        from .manager import Cgroup
+        return Cgroup
+    if name == "default_rules":
+        from .devices import default_rules
+        return default_rules
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

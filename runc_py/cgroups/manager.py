@@ -22,83 +22,15 @@ from . import devices as _devices
 from . import fs
 from .detect import DEFAULT_MOUNTINFO, DEFAULT_ROOT, Layout, detect
 from .errors import CgroupError
+from .paths import FIELD, PARENT, SYSTEMD_PROBE, expand_slice, resolve_path  # noqa: F401
 from .resources import BASE, KINDS, unified_v1, unified_v2
 
 __all__ = ["Cgroup", "resolve_path", "expand_slice", "PARENT"]
 
 SIGKILL = 9        # Linux; spares importing signal (and enum) on the start-up path
 
-PARENT = "/runc-py"
-FIELD = "linux.cgroupsPath"
-SYSTEMD_PROBE = "/run/systemd/system"
 # controllers enabled on a fresh pure-v2 cgroup so that `events --stats` has data
 V2_ACCOUNTING = ("cpu", "memory", "pids", "io")
-
-
-# ---------------------------------------------------------------- paths
-
-def expand_slice(name):
-    """systemd slice unit -> its cgroup path: "a-b.slice" -> "/a.slice/a-b.slice"."""
-    if not name.endswith(".slice") or "/" in name:
-        raise CgroupError(FIELD, f"{name!r} is not a systemd slice name (like \"system.slice\")",
-                          value=name)
-    base = name[:-len(".slice")]
-    if base == "-":
-        return "/"
-    if not base or "--" in base or base.startswith("-") or base.endswith("-"):
-        raise CgroupError(FIELD, f"{name!r} is not a valid systemd slice name", value=name)
-    path, prefix = "", ""
-    for part in base.split("-"):
-        prefix = f"{prefix}-{part}" if prefix else part
-        path += f"/{prefix}.slice"
-    return path
-
-
-def _systemd_path(spec, container_id):
-    if not spec:
-        spec = f"system.slice:runc-py:{container_id}"
-    parts = spec.split(":")
-    if len(parts) != 3 or not parts[2]:
-        raise CgroupError(FIELD, f"{spec!r}: with --systemd-cgroup the path must be "
-                                 f"\"slice:prefix:name\" (e.g. \"system.slice:runc-py:{container_id}\")",
-                          value=spec)
-    slice_, prefix, name = parts
-    if "/" in prefix or "/" in name:
-        raise CgroupError(FIELD, f"{spec!r}: prefix and name must not contain '/'", value=spec)
-    parent = expand_slice(slice_ or "system.slice")
-    if name.endswith(".slice"):
-        return expand_slice(name)
-    unit = f"{prefix}-{name}.scope" if prefix else f"{name}.scope"
-    return parent.rstrip("/") + "/" + unit
-
-
-def resolve_path(container_id, cgroups_path, systemd=False, systemd_probe=SYSTEMD_PROBE):
-    """The container's cgroup path, relative to each hierarchy's root ("/a/b")."""
-    if systemd:
-        if os.path.isdir(systemd_probe):
-            raise CgroupError(FIELD, "--systemd-cgroup: systemd is running, and runc-py cannot "
-                                     "register a scope with it (no D-Bus client)",
-                              hint="run without --systemd-cgroup and give a cgroupfs path")
-        return _systemd_path(cgroups_path, container_id)
-    if cgroups_path is not None and not isinstance(cgroups_path, str):
-        raise CgroupError(FIELD, f"must be a string, got {cgroups_path!r}", value=cgroups_path)
-    if not cgroups_path:
-        if not container_id or "/" in container_id or container_id in (".", ".."):
-            raise CgroupError(FIELD, f"no cgroupsPath and the container id {container_id!r} "
-                                     f"cannot name a cgroup", value=container_id)
-        return f"{PARENT}/{container_id}"
-    if "\0" in cgroups_path or "\n" in cgroups_path:
-        raise CgroupError(FIELD, f"{cgroups_path!r} contains a NUL or newline", value=cgroups_path)
-    parts = [p for p in cgroups_path.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise CgroupError(FIELD, f"{cgroups_path!r} contains '..', which could escape the "
-                                 f"cgroup root", value=cgroups_path)
-    if cgroups_path.startswith("/"):
-        if not parts:
-            raise CgroupError(FIELD, f"{cgroups_path!r} is the root cgroup, which a container "
-                                     f"cannot own", value=cgroups_path)
-        return "/" + "/".join(parts)
-    return PARENT + "/" + "/".join(parts)
 
 
 # ---------------------------------------------------------------- the object
@@ -148,6 +80,12 @@ class Cgroup:
         if self.layout.v2:
             out.append((self.layout.v2, self._join(self.layout.v2)))
         return out
+
+    def v1_tasks_files(self):
+        """The `tasks` file of the container's cgroup in every v1 hierarchy:
+        a process writing "0" there moves itself (its only thread) without
+        the global lock a cgroup.procs write takes."""
+        return [os.path.join(self._join(mnt), "tasks") for mnt in self.layout.v1_hierarchies()]
 
     def procs_files(self):
         """The cgroup.procs file of the container's cgroup in every hierarchy."""
@@ -249,6 +187,8 @@ class Cgroup:
         """mkdir the container's cgroup in every hierarchy (parents too); on
         failure remove what this call made."""
         for _, d in self._roots():
+            if d in self.created:
+                continue  # made for this container (process/early.py): its init may be in it
             if os.path.isdir(d) and fs.read_lines(os.path.join(d, "cgroup.procs"), []):
                 raise CgroupError(FIELD, f"cgroup {d} already exists and has processes",
                                   file=d, hint="use another cgroupsPath or delete the other "
@@ -520,6 +460,26 @@ class Cgroup:
                 fs.rmdir(d)
             except CgroupError as e:
                 if e.errno not in (errno.ENOTEMPTY, errno.EBUSY, errno.ENOENT):
+                    raise
+        self.created = []
+
+    def remove_created(self, timeout=2.0):
+        """Undo a create that did not finish: remove the directories this
+        object made, deepest first (waiting while the killed init leaves),
+        and never one that was there before: it may be another
+        container's, processes and all."""
+        for d in reversed(self.created):
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fs.rmdir(d)
+                    break
+                except CgroupError as e:
+                    if e.errno == errno.EBUSY and time.monotonic() < deadline:
+                        time.sleep(0.005)
+                        continue
+                    if e.errno in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY):
+                        break
                     raise
         self.created = []
 

@@ -34,6 +34,7 @@ class Early:
     def __init__(self, pid, sock):
         self.pid = pid
         self.sock = sock
+        self.in_v2 = False     # B started in its cgroup v2 directory
 
     def abort(self):
         """Before "valid": B has made nothing, so killing it is all."""
@@ -84,10 +85,75 @@ def eligible(doc, exit_fd):
     return ns
 
 
-def fork(doc, bundle, no_pivot, namespaces, child_args):
-    """Fork B (in its pid namespace).  -> Early, or None when the pid
-    namespace could not be entered (create then goes the usual way and
-    reports why)."""
+class CgroupStart:
+    """The container's cgroup v2 directory, made before B is forked so that
+    B starts in it (L.fork_into_cgroup): no cgroup.procs write, so no wait
+    for the kernel's grace period (see native/pyfork.c).  B joins the v1
+    hierarchies itself, writing "0" to their `tasks` files, which takes no
+    global lock either.  layout and path are reused by the Cgroup that A
+    builds; created lists the directories made here (A's to remove)."""
+
+    def __init__(self, layout, path, created, fd):
+        self.layout, self.path, self.created, self.fd = layout, path, created, fd
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def remove(self):
+        """Undo, after B is gone (A failed before its Cgroup took over)."""
+        self.close()
+        from ..cgroups.manager import Cgroup
+        Cgroup(self.layout, self.path, self.created).remove_created()
+
+
+def cgroup_start(cid, doc, systemd):
+    """-> CgroupStart, or None (then A places B the usual way): not with
+    --systemd-cgroup, and only when the container's v2 directory is new
+    (an existing one may be another container's)."""
+    if systemd:
+        return None
+    from ..cgroups.detect import detect
+    from ..cgroups.errors import CgroupError
+    from ..cgroups.paths import resolve_path
+    path = (doc.get("linux") or {}).get("cgroupsPath")
+    if path is not None and not isinstance(path, str):
+        return None
+    try:
+        path = resolve_path(cid, path)
+        layout = detect()
+    except CgroupError:
+        return None
+    if layout.v2 is None:
+        return CgroupStart(layout, path, [], None)
+    created = []
+    cur = layout.v2
+    try:
+        parts = path.strip("/").split("/")
+        for i, part in enumerate(parts):
+            cur = os.path.join(cur, part)
+            try:
+                os.mkdir(cur, 0o755)
+                created.append(cur)
+            except FileExistsError:
+                if i == len(parts) - 1:
+                    raise
+        fd = os.open(cur, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        for d in reversed(created):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        return None
+    return CgroupStart(layout, path, created, fd)
+
+
+def fork(doc, bundle, no_pivot, namespaces, child_args, cgstart=None):
+    """Fork B (in its pid namespace, and in its cgroup v2 directory when
+    cgstart has one).  -> Early, or None when the pid namespace could not
+    be entered (create then goes the usual way and reports why)."""
     pid_ns = [p for t, p in namespaces if t == "pid"]
     own = None
     try:
@@ -110,8 +176,16 @@ def fork(doc, bundle, no_pivot, namespaces, child_args):
     sys.stdout.flush()
     sys.stderr.flush()
     pid = -1
+    in_v2 = False
     try:
-        pid = os.fork()
+        if cgstart is not None and cgstart.fd is not None:
+            try:
+                pid = L.fork_into_cgroup(cgstart.fd)
+                in_v2 = True
+            except OSError:
+                pass  # older kernel, or refused: A moves B (cgroup.procs)
+        if pid < 0:
+            pid = os.fork()
         if pid == 0:
             sock.close()
             _child(doc, bundle, no_pivot, child_sock, **child_args)
@@ -123,7 +197,39 @@ def fork(doc, bundle, no_pivot, namespaces, child_args):
             finally:
                 os.close(own)
     child_sock.close()
-    return Early(pid, sock)
+    e = Early(pid, sock)
+    e.in_v2 = in_v2
+    return e
+
+
+class Outline:
+    """What A needs of the config when B compiles and checks it: read
+    as-is, never trusted further than that (the cgroup code checks its own
+    fields; B reports any other problem before A acts on these).  Saves A
+    the plan compiler on its path (~1.5 ms)."""
+
+    _HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+              "poststop")
+
+    def __init__(self, doc, bundle):
+        root = doc.get("root")
+        rpath = root.get("path") if isinstance(root, dict) else None
+        if not isinstance(rpath, str) or not rpath:
+            rpath = "."
+        self.rootfs = os.path.realpath(rpath if rpath.startswith("/")
+                                       else os.path.join(bundle, rpath))
+        proc = doc.get("process")
+        self.terminal = isinstance(proc, dict) and proc.get("terminal") is True
+        linux = doc.get("linux") if isinstance(doc.get("linux"), dict) else {}
+        path = linux.get("cgroupsPath")
+        self.cgroups_path = path if isinstance(path, str) else None
+        res = linux.get("resources")
+        self.resources = res if isinstance(res, dict) else None
+        sc = linux.get("seccomp")
+        self.seccomp = sc if isinstance(sc, dict) else None
+        hooks = doc.get("hooks") if isinstance(doc.get("hooks"), dict) else {}
+        self.hooks = {k: hooks[k] for k in self._HOOKS
+                      if isinstance(hooks.get(k), list) and hooks[k]}
 
 
 def send_valid(early, console_fd=None, log_fd=None):

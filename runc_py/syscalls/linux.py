@@ -69,3 +69,10 @@ def keyctl_join(name=None):
 
 def pidfd_open(pid):
     return _check(lib.nsu_pidfd_open(pid, 0), "pidfd_open")
+
+
+def fork_into_cgroup(cgroup_fd):
+    """os.fork(), the child starting in the cgroup v2 directory open as
+    cgroup_fd (clone3 CLONE_INTO_CGROUP; native/pyfork.c).  The caller must
+    be single-threaded.  Raises SyscallError (nothing forked) on failure."""
+    return _check(lib.nsu_fork_into_cgroup(cgroup_fd), "clone3(CLONE_INTO_CGROUP)")

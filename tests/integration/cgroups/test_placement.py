@@ -1,0 +1,163 @@
+"""Placing a container's init in its cgroups without cgroup.procs writes
+(process/early.py): forked straight into its cgroup v2 directory
+(clone3 CLONE_INTO_CGROUP, native/pyfork.c), joining the v1 hierarchies
+itself through their `tasks` files; and the fallbacks when that cannot be."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from runc_py.process import early as E
+from runc_py.syscalls import linux as L
+
+from .helpers import cgroup2_mount, unique
+
+pytestmark = pytest.mark.requires("root")
+
+
+def _v2_dir():
+    mnt = cgroup2_mount()
+    if mnt is None:
+        pytest.skip("needs a cgroup2 mount under /sys/fs/cgroup")
+    d = os.path.join(mnt, unique("clone"))
+    os.mkdir(d)
+    return mnt, d
+
+
+def _rmdir_when_empty(d):
+    for _ in range(200):
+        try:
+            os.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)
+    os.rmdir(d)
+
+
+def test_fork_into_cgroup_starts_the_child_there():
+    mnt, d = _v2_dir()
+    r, w = os.pipe()
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        pid = L.fork_into_cgroup(fd)
+        if pid == 0:
+            # a normal interpreter: imports, allocations, JSON, its own pid
+            import json as j
+            line = [x for x in open("/proc/self/cgroup").read().splitlines()
+                    if x.startswith("0::")][0]
+            os.write(w, j.dumps({"cgroup": line, "pid": os.getpid()}).encode())
+            os._exit(7)
+        os.close(w)
+        got = json.loads(os.read(r, 4096))
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+        os.close(r)
+        _rmdir_when_empty(d)
+    assert os.WEXITSTATUS(status) == 7
+    assert got["pid"] == pid
+    assert got["cgroup"] == "0::/" + os.path.relpath(d, mnt)
+
+
+def test_fork_into_a_non_cgroup_directory_fails_and_forks_nothing(tmp_path):
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with pytest.raises(OSError) as e:
+            L.fork_into_cgroup(fd)
+    finally:
+        os.close(fd)
+    assert "clone3" in str(e.value.syscall)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def _doc(rootfs):
+    return {"ociVersion": "1.2.0", "root": {"path": rootfs},
+            "process": {"args": ["true"], "cwd": "/"}, "linux": {"namespaces": []}}
+
+
+def test_early_fork_falls_back_to_a_plain_fork(tmp_path):
+    """An fd clone3 refuses (not a cgroup2 directory): B is forked the usual
+    way and A knows it must place it (in_v2 False)."""
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    start = E.CgroupStart(None, "/x", [], fd)
+    try:
+        pre = E.fork(_doc(str(tmp_path)), str(tmp_path), False, [],
+                     dict(cid="x", state_dir=str(tmp_path), preserve_fds=0,
+                          no_new_keyring=True, stdio=None, seccomp_cache=None), start)
+    finally:
+        start.close()
+    assert pre is not None and pre.pid > 0 and not pre.in_v2
+    pre.abort()   # B only prepared: killing it is all
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pre.pid, os.WNOHANG)
+
+
+def test_cgroup_start_leaves_an_existing_cgroup_alone():
+    """The v2 directory must be new: an existing one may be another
+    container's, and a new init must never start in it."""
+    mnt, d = _v2_dir()
+    try:
+        rel = "/" + os.path.relpath(d, mnt)
+        assert E.cgroup_start("x", {"linux": {"cgroupsPath": rel}}, False) is None
+        assert os.path.isdir(d)
+    finally:
+        os.rmdir(d)
+
+
+def test_cgroup_start_makes_and_removes_the_directory():
+    mnt = cgroup2_mount()
+    if mnt is None:
+        pytest.skip("needs a cgroup2 mount under /sys/fs/cgroup")
+    name = unique("start")
+    start = E.cgroup_start("x", {"linux": {"cgroupsPath": f"/{name}/leaf"}}, False)
+    assert start is not None and start.fd is not None
+    assert start.created == [os.path.join(mnt, name), os.path.join(mnt, name, "leaf")]
+    start.remove()
+    assert not os.path.exists(os.path.join(mnt, name))
+
+
+@pytest.mark.requires("busybox")
+def test_container_with_a_busy_cgroup_path_is_refused(tmp_path):
+    """create with the cgroupsPath of a cgroup that has a process: refused,
+    naming the field, and no process of the container ever entered it."""
+    runtime = os.environ.get("RUNTIME") or "runc-py"
+    if os.path.basename(runtime) != "runc-py":
+        pytest.skip("runc-py's own refusal (runc joins a busy cgroup)")
+    from tools.busybox_rootfs import make_rootfs
+    from runc_py.spec.default import default_spec
+    mnt = cgroup2_mount()
+    name = unique("busy")
+    busy = subprocess.Popen(["sleep", "30"])
+    dirs = []
+    try:
+        from runc_py.cgroups import Cgroup
+        cg = Cgroup.for_container("x", "/" + name)
+        cg.create()
+        cg.add_pid(busy.pid)
+        dirs = [d for d in cg.paths.values()]
+        make_rootfs(str(tmp_path / "rootfs"))
+        cfg = default_spec()
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = ["true"]
+        cfg["linux"]["cgroupsPath"] = "/" + name
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        root = tmp_path / "state"
+        r = subprocess.run([runtime, "--root", str(root), "create", "-b", str(tmp_path),
+                            unique("c")], capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0
+        assert "linux.cgroupsPath" in r.stderr and "has processes" in r.stderr, r.stderr
+        for d in dirs:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                assert f.read().split() == [str(busy.pid)], d
+        if mnt:
+            assert os.listdir(root) in ([], [".seccomp-cache"])
+    finally:
+        busy.kill()
+        busy.wait()
+        if dirs:
+            cg.destroy()
