@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include "nsutil.h"
@@ -129,4 +130,12 @@ int nsu_pidfd_open(int pid, unsigned int flags) { RET(syscall(SYS_pidfd_open, pi
 int nsu_pidfd_send_signal(int pidfd, int sig, unsigned int flags)
 {
     RET(syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags));
+}
+
+/* setrlimit without Python's resource module (a shared library to load on
+ * the init's path); RLIM_INFINITY is all ones */
+int nsu_setrlimit(int resource, uint64_t soft, uint64_t hard)
+{
+    struct rlimit rl = { (rlim_t)soft, (rlim_t)hard };
+    RET(setrlimit(resource, &rl));
 }

@@ -30,6 +30,7 @@ int nsu_move_mount(int from_dirfd, const char *from_path, int to_dirfd,
                    const char *to_path, unsigned int flags);
 int nsu_pidfd_open(int pid, unsigned int flags);
 int nsu_pidfd_send_signal(int pidfd, int sig, unsigned int flags);
+int nsu_setrlimit(int resource, uint64_t soft, uint64_t hard);
 /* pyfork.c: os.fork into a cgroup v2 directory (the one exception to
  * "nothing here calls into Python": the interpreter's fork bookkeeping) */
 long nsu_fork_into_cgroup(int cgroup_fd);

@@ -180,7 +180,6 @@ def exec_cmd(opts, o, pos):
         L.prctl(L.PR_SET_CHILD_SUBREAPER, 1)
     # everything the joiner needs after entering the container is loaded
     # and built here, before the fork (cheaper, and reachable)
-    import resource  # noqa: F401
     from . import sealed
     helper_fd = sealed.sealed_helper_fd()
     if proc.terminal:
@@ -328,7 +327,6 @@ def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve
         _cloexec_sweep(3 + preserve)
         # imported by the runtime before the fork (see exec_cmd): after setns
         # into the mount namespace the interpreter's files are out of reach
-        import resource
         from . import sealed
         if proc.terminal:
             import fcntl
@@ -366,7 +364,7 @@ def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve
         elif console is not None:
             console.close()
         for name, _, soft, hard in proc.rlimits:
-            resource.setrlimit(_, (soft, hard))
+            L.setrlimit(_, soft, hard)
         if proc.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(proc.oom_score_adj))

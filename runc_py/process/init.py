@@ -53,7 +53,7 @@ def preload(plan, seccomp_cache=None):
     every module they use later and build what needs files from the host
     (the sealed exec helper, the seccomp program).  After unshare(user) or
     pivot_root the interpreter's own files may be out of reach."""
-    import fcntl  # noqa: F401  (resource: imported by the init itself, see container_init)
+    import fcntl  # noqa: F401
     from . import sealed
     proc = plan.process
     if proc is not None and proc.terminal:
@@ -151,10 +151,6 @@ def _needs_cgroup(step):
 
 def container_init(plan, ctx, sock):
     try:
-        if plan.process is not None and plan.process.rlimits:
-            # before pivot_root, while the host's files are in reach; here
-            # rather than in preload so that the runtime does not wait for it
-            import resource  # noqa: F401
         for s in _CATCH:
             signal.signal(s, lambda signo, _f: os._exit(128 + signo))
         os.setsid() if plan.process and plan.process.terminal else None
@@ -354,16 +350,19 @@ class _Init:
         by_mount = (self.ctx.cgroup or {}).get("by_mount", {})
         for name in sorted(os.listdir("/sys/fs/cgroup")):
             host = os.path.join("/sys/fs/cgroup", name)
-            if os.path.islink(host):
+            sub = by_mount.get(host)
+            if sub is not None:
+                src = sub   # a v1 hierarchy, and the container's dir in it (made by A)
+            elif os.path.islink(host):
                 os.symlink(os.readlink(host), os.path.join(target, name))
                 continue
-            if not os.path.ismount(host) or os.path.exists(
+            elif by_mount or not os.path.ismount(host) or os.path.exists(
                     os.path.join(host, "cgroup.controllers")):
                 continue  # not a hierarchy, or the v2 one (runc leaves it out too)
-            sub = by_mount.get(host)
-            src = sub if sub and os.path.isdir(sub) else host
+            else:
+                src = host
             dst = os.path.join(target, name)
-            os.makedirs(dst, exist_ok=True)
+            os.mkdir(dst)
             L.mount(src, dst, None, L.MS_BIND | L.MS_REC)
             L.mount(None, dst, None, L.MS_BIND | L.MS_REMOUNT | L.MS_NOSUID | L.MS_NODEV |
                     L.MS_NOEXEC | (flags & L.MS_RDONLY))
@@ -511,14 +510,14 @@ class _Init:
         env = dict(e.split("=", 1) for e in proc.env)
         exe = _lookup(proc.args[0], env.get("PATH"))
         for name, res, soft, hard in proc.rlimits:
-            import resource
             try:
-                resource.setrlimit(res, (_inf(soft), _inf(hard)))
-            except (OSError, ValueError) as e:
-                raise StepError("setrlimit", f"setrlimit {name} soft={soft} hard={hard}: {e}",
-                                field="process.rlimits", syscall="setrlimit",
-                                errno=getattr(e, "errno", None),
-                                hint="limits above the hard limit need CAP_SYS_RESOURCE")
+                L.setrlimit(res, soft, hard)
+            except OSError as e:
+                raise StepError("setrlimit", f"setrlimit {name} soft={soft} hard={hard}: "
+                                f"{e.strerror}", field="process.rlimits", syscall="setrlimit",
+                                errno=e.errno,
+                                hint="the soft limit must not exceed the hard one, and a hard "
+                                     "limit above the current one needs CAP_SYS_RESOURCE")
         if proc.oom_score_adj is not None:
             try:
                 with open("/proc/self/oom_score_adj", "w") as f:
@@ -597,10 +596,6 @@ class _Init:
 def _describe(proc, e):
     return str(e) if isinstance(e, RuncPyError) else (
         f"exec {proc.args[0]}: {e.strerror}" if isinstance(e, OSError) else str(e))
-
-
-def _inf(v):
-    return -1 if v >= 2**64 - 1 else v
 
 
 def _log_late(log_fd, msg, level="error", stderr=True):

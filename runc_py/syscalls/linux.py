@@ -67,6 +67,12 @@ def keyctl_join(name=None):
     return _check(lib.nsu_keyctl_join(_b(name)), "keyctl(KEYCTL_JOIN_SESSION_KEYRING)")
 
 
+def setrlimit(resource, soft, hard):
+    """Values at or above 2**64-1 mean unlimited (RLIM_INFINITY)."""
+    top = 2**64 - 1
+    _check(lib.nsu_setrlimit(resource, min(soft, top), min(hard, top)), "setrlimit")
+
+
 def pidfd_open(pid):
     return _check(lib.nsu_pidfd_open(pid, 0), "pidfd_open")
 

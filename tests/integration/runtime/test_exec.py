@@ -63,6 +63,20 @@ def test_exec_process_file(rt, running, tmp_path):
     assert r.stdout.split() == ["from-file", "2"]
 
 
+@spec("config.md#process/rlimits", "MUST",
+      "The runtime MUST apply the rlimits in process.json to the exec'd process")
+def test_exec_process_rlimits(rt, running, tmp_path):
+    cid, _ = running
+    p = {"args": ["sh", "-c", "ulimit -n; ulimit -Hn"], "env": ["PATH=/bin"], "cwd": "/",
+         "user": {"uid": 0, "gid": 0},
+         "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]}
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(p))
+    r = rt("exec", "--process", str(f), cid)
+    assert r.rc == 0, r
+    assert r.stdout.split() == ["123", "456"]
+
+
 @spec("runc-cli#exec", "MUST", "a process.json with bad fields is refused, naming the field")
 def test_exec_bad_process_file(rt, running, tmp_path):
     cid, _ = running
