@@ -17,7 +17,8 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
     except ImportError:  # pragma: no cover
         import signal
     from .spec.load import load_bundle
-    _, doc = load_bundle(bundle)
+    loaded = load_bundle(bundle)
+    doc = loaded[1]
     terminal = bool((doc.get("process") or {}).get("terminal"))
     internal = None
     if terminal and not console_socket:
@@ -63,7 +64,7 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
                    no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                    _internal_console=internal_peer if internal else None,
                    _stdio=(pipes[0][0], pipes[1][1], pipes[2][1]) if pipes else None,
-                   _exit_fd=exit_w)
+                   _exit_fd=exit_w, _loaded=loaded, _start_next=True)
     except BaseException:
         if pipes:
             for r, w in pipes:
@@ -85,10 +86,10 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
         if size and size != (0, 0):
             set_size(master, *size)  # before the process starts, so it sees its size
     try:
-        start(opts, cid)
+        start(opts, cid, _c=c)
     except BaseException:
         try:
-            delete(opts, cid, force=True)
+            delete(opts, cid, force=True, _c=c)
         except RuncPyError:
             pass
         raise
@@ -118,7 +119,7 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
             pass
     if not keep:
         try:
-            delete(opts, cid, force=True)
+            delete(opts, cid, force=True, _c=c)
         except RuncPyError as e:
             _warn(opts, str(e))
     return status

@@ -58,9 +58,10 @@ def _write_pid_file(path, pid):
 
 def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False,
            no_new_keyring=False, preserve_fds=0, _internal_console=None, _keep_sock=False,
-           _stdio=None, _exit_fd=None, _loaded=None):
+           _stdio=None, _exit_fd=None, _loaded=None, _start_next=False):
     """Create a container; returns its Container handle.  On failure nothing
-    is left behind.  _loaded: (bundle, doc) when the caller read it already."""
+    is left behind.  _loaded: (bundle, doc) when the caller read it already;
+    _start_next: `run`, which starts it at once (and records "running")."""
     from .spec.load import load_bundle
 
     S.validate_id(cid)
@@ -313,7 +314,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         c.data["status"] = "created"
         c.priv["hooks"] = {k: v for k, v in plan.hooks.items() if k in ("poststart", "poststop")}
         c.priv["no_new_keyring"] = no_new_keyring
-        c.save()
+        if not _start_next:
+            c.save()
         if pid_file:
             _write_pid_file(pid_file, init_pid)
         if not _keep_sock:
@@ -508,8 +510,9 @@ def load(opts, cid):
     return S.Container(opts.root, cid).load()
 
 
-def start(opts, cid):
-    c = load(opts, cid)
+def start(opts, cid, _c=None):
+    """_c: the handle create just returned (`run`): no reload."""
+    c = _c or load(opts, cid)
     c.lock()
     try:
         c.require("start", "created")
@@ -535,6 +538,15 @@ def start(opts, cid):
                 if chunk == b"":
                     time.sleep(0.001)  # the writer left without answering: not a busy loop
                 if not S.pid_alive(c.pid, c.priv.get("pid_start")):
+                    # it may have answered, exec'd and exited since the
+                    # read above (`true` takes well under a millisecond):
+                    # what it wrote is still in the fifo
+                    try:
+                        data += os.read(fd, 4096)
+                    except BlockingIOError:
+                        pass
+                    if data[:1] == b"0":
+                        break
                     if data[:1] == b"E":
                         failure = data[1:].decode(errors="replace")
                         break
@@ -622,15 +634,19 @@ def _signal_cgroup(c, sig):
             pass
 
 
-def delete(opts, cid, force=False):
-    c = S.Container(opts.root, cid)
-    S.validate_id(cid)
-    try:
-        c.load()
-    except NotFoundError:
-        if force:
-            return  # as runc: containerd and Docker delete --force after delete
-        raise
+def delete(opts, cid, force=False, _c=None):
+    """_c: `run`'s handle of the container it started (no reload)."""
+    if _c is not None:
+        c = _c
+    else:
+        c = S.Container(opts.root, cid)
+        S.validate_id(cid)
+        try:
+            c.load()
+        except NotFoundError:
+            if force:
+                return  # as runc: containerd and Docker delete --force after delete
+            raise
     st = c.status()
     if st in ("created", "running", "paused", "creating"):
         if not force:

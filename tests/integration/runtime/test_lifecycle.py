@@ -56,6 +56,24 @@ def test_start_runs_the_process(rt, bundle):
     assert rt.wait_status(cid, "stopped")["status"] == "stopped"
 
 
+@spec("runtime.md#operations/start", "MUST",
+      "This operation MUST run the user-specified program (one that exits at once, too: "
+      "start succeeds even when the process is gone by the time start looks)")
+def test_start_of_a_process_that_exits_at_once(rt, bundle):
+    bundle.args("true")
+    for i in range(40):
+        cid = rt.new_id(f"quick{i}")
+        r = rt.run(cid, bundle)
+        assert r.rc == 0, f"run {i}: {r}"
+    for i in range(10):
+        cid = rt.new_id(f"quickc{i}")
+        assert rt.create(cid, bundle).rc == 0
+        r = rt.start(cid)
+        assert r.rc == 0, f"start {i}: {r}"
+        rt.wait_status(cid, "stopped")
+        assert rt.delete(cid).rc == 0
+
+
 @spec("runtime.md#lifecycle/config-frozen", "MUST",
       "Any updates to config.json after this step MUST NOT affect the container.")
 def test_config_changes_after_create_do_not_affect_container(rt, bundle):
