@@ -92,6 +92,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         warm()
     try:
         if pre is not None:
+            from .spec.load import check
+            check(doc)   # while B imports: it acts on nothing before "valid"
             plan = E.Outline(doc, bundle)
             _need_console(plan.terminal, console_socket, _internal_console)
             rdt = _rdt_checked(doc)
@@ -120,6 +122,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     init_pid = pre.pid if pre is not None else None
     hooks_started = False
     cg = None
+    cg_made = False   # cg.create() succeeded: its cgroup is this container's
     sock = pre.sock if pre is not None else None
     child_sock = console = None
     try:
@@ -140,8 +143,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             except OSError:
                 log_fd = None
         if pre is not None:
-            # the id is ours: B may start (it checks the config itself, and
-            # reports a problem on the channel before touching anything)
+            # the config passed and the id is ours: B may start
             try:
                 E.send_valid(pre, console.fileno() if console is not None else None, log_fd)
             except OSError:
@@ -153,9 +155,9 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                   "_runtime": {"creator_pid": os.getpid(),
                                "creator_start": me[1] if me else None,
                                "rootfs": plan.rootfs, "created": created}}
-        c.save()
-        with open(os.path.join(c.dir, "config.json"), "w") as f:
-            json.dump(doc, f)
+        if pre is None:
+            c.save()
+            _save_config(c, doc)
         if cgstart is not None:
             # from here on the Cgroup removes what cgroup_start made
             made, cgstart = cgstart, None
@@ -177,6 +179,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         direct = pre is not None or _direct_ok(plan, _exit_fd)
         if cg is not None and not direct:
             _make_cgroup(cgmod, cg, c, resources)
+            cg_made = True
         os.mkfifo(c.fifo_path, 0o622)
         os.chmod(c.fifo_path, 0o622)  # writable by a user-namespaced init, whatever the umask
         mid = init_pid
@@ -225,15 +228,33 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 # _Init.run) while we make its cgroup, which waits for the
                 # kernel's grace period (cgattach.py).  It waits for "go"
                 # before anything that needs the cgroup.
-                if cg is not None:
-                    _make_cgroup(cgmod, cg, c, resources)
-                    if pre is None:
+                if pre is not None:
+                    # one state write, before the cgroup exists: the pid and
+                    # where the cgroup goes (delete cleans up after a crash)
+                    _record_pid(c, init_pid)
+                    if cg is not None:
+                        c.priv["cgroup"] = cg.to_dict()
+                        c.priv["cgroup_procs"] = cg.procs_files()  # exec joins with these
+                    c.save()
+                    if cg is not None:
+                        try:
+                            cg.create()
+                            cg_made = True
+                            cg.apply(resources)
+                        except cgmod.CgroupError as e:
+                            raise _cgroup_error(e)
+                        if cg.layout.v2 and not pre.in_v2:
+                            _join_cgroup(cg, init_pid, gone_ok=True, v2_only=True)
+                        # else: B is in its v2 directory already, and joins
+                        # the v1 hierarchies itself (their "tasks", on "go")
+                    if rdt:
+                        _init_forked(c, cg, init_pid, rdt, cid, early=False)
+                else:
+                    if cg is not None:
+                        _make_cgroup(cgmod, cg, c, resources)
+                        cg_made = True
                         _join_cgroup(cg, init_pid, gone_ok=True)
-                    elif cg.layout.v2 and not pre.in_v2:
-                        _join_cgroup(cg, init_pid, gone_ok=True, v2_only=True)
-                    # else: B is in its v2 directory already, and joins
-                    # the v1 hierarchies itself (their "tasks", on "go")
-                _init_forked(c, cg, init_pid, rdt, cid, early=False)
+                    _init_forked(c, cg, init_pid, rdt, cid, early=False)
                 early = False
             else:
                 # Unless the container gets its own cgroup namespace (whose
@@ -252,6 +273,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                     channel.send(sock, type="go")
             except OSError:
                 pass  # the child failed and left: its error is on the channel
+            if pre is not None:
+                _save_config(c, doc)   # while B finishes: nothing before needs it
             if early:
                 _join_cgroup(cg, mid, gone_ok=True)
             # The intermediate's "pid" and the init's own messages share the
@@ -330,7 +353,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             _wait_gone(init_pid)
         if cg is not None:
             try:
-                if "cgroup" in c.priv:   # recorded once cg.create() succeeded
+                if cg_made:
                     cg.destroy()
                 else:
                     # create() refused or failed: remove only what we made
@@ -407,6 +430,17 @@ def _make_cgroup(cgmod, cg, c, resources):
         raise _cgroup_error(e)
 
 
+def _save_config(c, doc):
+    with open(os.path.join(c.dir, "config.json"), "w") as f:
+        json.dump(doc, f)
+
+
+def _record_pid(c, pid):
+    st = S.proc_stat(pid)
+    c.data["pid"] = pid
+    c.priv["pid_start"] = st[1] if st else None
+
+
 def _join_cgroup(cg, pid, gone_ok=False, v2_only=False):
     """Move pid into the container's cgroup (v2_only: its v2 directory).
     gone_ok: the child may have failed and exited already (ESRCH); its own
@@ -427,9 +461,7 @@ def _init_forked(c, cg, init_pid, rdt, cid, early):
     first, see create), record it with its start time, apply intelRdt."""
     if early:
         _join_cgroup(cg, init_pid)
-    st = S.proc_stat(init_pid)
-    c.data["pid"] = init_pid
-    c.priv["pid_start"] = st[1] if st else None
+    _record_pid(c, init_pid)
     if rdt:
         from . import intelrdt
         c.priv["rdt_group"] = intelrdt.apply(rdt, cid, init_pid)

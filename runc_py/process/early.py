@@ -8,14 +8,14 @@ the plan and builds what it execs with (the sealed helper, the seccomp
 program, the capability sets).  Done in one process, before the fork, that
 is one long serial path; forked first, the two run on two CPUs.
 
-B checks the config itself (A only compiles the plan it needs) and does
-nothing that outlives it before A says "valid": until then it only
-imports, checks, compiles and reads.  A says "valid" as soon as the state
-directory is made (the container id is ours); a failure before that makes
-A kill B and report its own error; a config B finds wrong is reported on
-the channel, and A undoes what it made.  From "valid" on, B is the direct
-init of stage1 with early start (namespaces and mounts while A makes the
-cgroup, then "go").
+B does nothing that outlives it before A says "valid": until then it only
+imports, compiles its plan and reads.  A says "valid" once the config
+passed its checks and the state directory is made (the container id is
+ours); a failure before that makes A kill B and report its own error.  A
+does not compile the plan: it reads the few fields it needs as they are
+(Outline).  From "valid" on, B is the direct init of stage1 with early
+start (namespaces and mounts while A makes the cgroup, then "go"); a step
+that fails there is reported on the channel, and A undoes what it made.
 
 Only for the direct case (stage1.direct_ok): no user or time namespace and
 not run --no-subreaper.  Whether it applies is read from the raw config;
@@ -248,13 +248,11 @@ def _child(doc, bundle, no_pivot, sock, cid, state_dir, preserve_fds, no_new_key
     """B: get ready while A checks, then run as the direct init."""
     try:
         from ..plan import compile_plan
-        from ..spec.load import check
         from .init import Ctx, _die_with, preload
         from .stage1 import direct_init
     except BaseException:  # noqa: BLE001 - nothing to report with
         os._exit(1)
     try:
-        check(doc)
         plan = compile_plan(doc, bundle, no_pivot=no_pivot)
         helper_fd, program, capsets = preload(plan, seccomp_cache)
         msg, fds = channel.recv_fds(sock)
