@@ -182,6 +182,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             cg_made = True
         os.mkfifo(c.fifo_path, 0o622)
         os.chmod(c.fifo_path, 0o622)  # writable by a user-namespaced init, whatever the umask
+        if _start_next:
+            # `run` starts it anyway: with the reading end open, the init
+            # goes on to exec as soon as it is ready, not after our round
+            # trip through "created" and start (start reads its answer here)
+            c.fifo_fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         mid = init_pid
         if pre is None:
             from .process.init import Ctx
@@ -547,8 +552,14 @@ def start(opts, cid, _c=None):
     c = _c or load(opts, cid)
     c.lock()
     try:
-        c.require("start", "created")
-        fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = getattr(c, "fifo_fd", None)
+        if fd is not None:
+            # run: opened at create, so the process may have started (and
+            # even ended) already; its answer is waiting in the fifo
+            c.fifo_fd = None
+        else:
+            c.require("start", "created")
+            fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         failure = None
         from select import select  # built in; wakes us as soon as the init answers
         try:
