@@ -1,25 +1,26 @@
 """Moving processes into cgroups, cheaply.
 
-warm(): start the kernel's cgroup-attach grace period early, in parallel
-with the runtime's own start-up.
+create and exec place their processes without moving them: forked
+straight into the container's cgroup v2 directory (clone3
+CLONE_INTO_CGROUP), then joining each v1 hierarchy by writing "0" to its
+`tasks` file (process/early.py, process/exec.py).  This module has what
+the other paths need.
 
-Moving a process between cgroups (a write to cgroup.procs) takes the
-kernel's global cgroup_threadgroup_rwsem for writing.  When that lock has
-not been taken for a while, taking it waits for a full RCU grace period
-(rcu_sync_enter: ~10 ms here); writes that follow within about one grace
-period of the last one are fast.  Every runtime pays this once per
-container (runc too, see bench/).  runc-py used to pay it after its fork,
-with nothing left to overlap but the namespace set-up.
+Moving a process with a write to cgroup.procs takes the kernel's global
+cgroup_threadgroup_rwsem for writing.  When that lock has not been taken
+for a while, taking it waits for a full RCU grace period (rcu_sync_enter:
+7-20 ms here), holding cgroup_mutex, so every cgroup mkdir on the host
+waits too; writes that follow within about one grace period of the last
+one are fast.  runc pays this once per container.
 
-warm() writes "0" (the writer itself) to the cgroup.procs of a cgroup this
-process is already in, from a thread: a no-op move that takes the lock, so
-the grace period runs while the interpreter imports modules and checks the
-config.  By the time the container's processes are placed, the lock is
-cheap.  Any failure (no cgroupfs, a read-only one, no permission) just
-means no head start; nothing else depends on it.
+warm(): for the paths that still write cgroup.procs (a create with a user
+or time namespace, or without cgroup v2 placement): write "0" (the writer
+itself) to the cgroup.procs of a cgroup this process is already in, from
+a thread, so the grace period runs while the runtime gets ready.  Any
+failure (no cgroupfs, a read-only one, no permission) just means no head
+start.  add_pid(), remove_dirs(): cgroup.procs writes and the usual end of
+a container's cgroup, without the cgroups package.
 """
-# posix, not os: the launcher imports this before anything else, and `os`
-# (with _collections_abc) costs ~1.3 ms of the head start
 import posix
 
 _CANDIDATES_V1 = ("pids", "name=systemd", "memory", "cpu", "freezer")
@@ -61,19 +62,6 @@ def _attach_self(paths):
 
 
 _started = False
-# create and run place the container's init without cgroup.procs writes
-# (process/early.py), and call warm() themselves when they cannot
-_VERBS = frozenset(("exec",))
-
-
-def warm_for(argv):
-    """warm() if the command line may be `exec`, which moves its process
-    with cgroup.procs writes (called by the launcher before anything else
-    is imported; a false guess only costs a no-op move).  The warm-up holds
-    the kernel's cgroup_mutex for the grace period: cgroup mkdirs wait for
-    it, so it is not for verbs that make cgroups."""
-    if not _VERBS.isdisjoint(argv):
-        warm()
 
 
 def warm():

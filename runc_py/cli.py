@@ -232,9 +232,6 @@ def main(argv=None):
     except UsageError as e:
         sys.stderr.write(f"runc-py: {e}\n")
         sys.exit(1)
-    if cmd == "exec":
-        from .cgattach import warm
-        warm()  # the cgroup-attach grace period runs while we get ready
     opts = Options(root=g.root or os.environ.get("RUNC_PY_ROOT") or "/run/runc-py",
                    log=g.log, log_format=g.log_format or "text", debug=bool(g.debug),
                    systemd_cgroup=bool(g.systemd_cgroup))

@@ -16,12 +16,9 @@ PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATE = """#!{python} -IS
 import sys
 sys.path[:0] = {paths!r}
-{prelude}from {module} import main
+from {module} import main
 main()
 """
-# runc-py: start the cgroup-attach grace period before the runtime's own
-# imports (runc_py/cgattach.py)
-RUNTIME_PRELUDE = "from runc_py.cgattach import warm_for\nwarm_for(sys.argv)\n"
 
 
 def main(bindir):
@@ -103,9 +100,7 @@ def write(bindir):
         dest = os.path.join(bindir, name)
         tmp = dest + ".tmp"
         with open(tmp, "w") as f:
-            f.write(TEMPLATE.format(python=fast[name], paths=paths,
-                                    module=module,
-                                    prelude=RUNTIME_PRELUDE if name == "runc-py" else ""))
+            f.write(TEMPLATE.format(python=fast[name], paths=paths, module=module))
         os.chmod(tmp, 0o755)
         os.replace(tmp, dest)
         print("installed", dest)

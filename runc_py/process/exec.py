@@ -195,14 +195,31 @@ def exec_cmd(opts, o, pos):
     # other namespaces itself.
     from .stage1 import join_pidns, leave_pidns
     pid_fd = next((fd for n, fd in ns_fds if n == "pid"), None)
+    v2_dir, v1_tasks = _placement(c, o)
     own = join_pidns(pid_fd, f"/proc/{init_pid}/ns/pid") if pid_fd is not None else None
     pid = None
+    placed = False
     try:
-        pid = os.fork()
+        if v2_dir is not None:
+            # born in the container's v2 directory, and joining the v1 ones
+            # itself: no cgroup.procs write (see process/early.py)
+            try:
+                into = os.open(v2_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                try:
+                    pid = L.fork_into_cgroup(into)
+                    placed = True
+                finally:
+                    if pid != 0:
+                        os.close(into)
+            except OSError:
+                pid = None
+        if pid is None:
+            pid = os.fork()
         if pid == 0:
             sock.close()
             _joiner(child_sock, [(n, fd) for n, fd in ns_fds if n != "pid"], proc,
-                    seccomp_prog, capsets, userns, console, preserve, helper_fd)
+                    seccomp_prog, capsets, userns, console, preserve, helper_fd,
+                    v1_tasks if placed else ())
             os._exit(1)
     finally:
         if pid != 0:
@@ -218,7 +235,7 @@ def exec_cmd(opts, o, pos):
         console.close()
     try:
         cg = None
-        cgd = c.priv.get("cgroup")
+        cgd = c.priv.get("cgroup") if not placed else None
         if cgd:
             if not o.cgroup and c.priv.get("cgroup_procs"):
                 cg = _Procs(c.priv["cgroup_procs"])
@@ -273,6 +290,25 @@ def exec_cmd(opts, o, pos):
     return _reap(pid)
 
 
+def _placement(c, o):
+    """(the container's cgroup v2 directory, [`tasks` file of each of its v1
+    directories]) from what create recorded, for a process forked straight
+    into them; (None, ()) when it is placed the usual way (--cgroup, a
+    host without cgroup v2, an older state)."""
+    cgd = c.priv.get("cgroup")
+    procs = c.priv.get("cgroup_procs")
+    if o.cgroup or not cgd or not procs:
+        return None, ()
+    v2 = (cgd.get("layout") or {}).get("v2")
+    if not v2:
+        return None, ()
+    dirs = [os.path.dirname(p) for p in procs]
+    v2_dirs = [d for d in dirs if d == v2 or d.startswith(v2.rstrip("/") + "/")]
+    if len(v2_dirs) != 1:
+        return None, ()
+    return v2_dirs[0], [os.path.join(d, "tasks") for d in dirs if d != v2_dirs[0]]
+
+
 class _Procs:
     """The container's cgroup.procs files as create recorded them."""
 
@@ -318,11 +354,20 @@ def _reap(pid):
 
 
 def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve,
-            helper_fd):
+            helper_fd, v1_tasks=()):
     try:
         L.prctl(L.PR_SET_DUMPABLE, 0)
         if channel.recv(sock).get("type") != "go":
             os._exit(1)
+        for path in v1_tasks:   # "0": this single-threaded process, no global lock
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    os.write(fd, b"0")
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                raise _oserr("cgroups", "linux.cgroupsPath", e, "write", path)
         from .init import _cloexec_sweep
         _cloexec_sweep(3 + preserve)
         # imported by the runtime before the fork (see exec_cmd): after setns

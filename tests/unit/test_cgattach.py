@@ -56,15 +56,6 @@ def test_add_pid_writes_the_pid(tmp_path):
     assert f.read_text() == "4242"
 
 
-def test_warm_for_starts_nothing_for_other_verbs(monkeypatch):
-    started = []
-    monkeypatch.setattr(cgattach, "warm", lambda: started.append(True))
-    cgattach.warm_for(["runc-py", "--root", "/x", "state", "c1"])
-    assert started == []
-    cgattach.warm_for(["runc-py", "--root", "/x", "exec", "c1", "true"])
-    assert started == [True]
-
-
 def test_procs_files_come_from_our_own_cgroups():
     files = cgattach._procs_files()
     assert files and all(f.endswith("/cgroup.procs") for f in files)

@@ -42,6 +42,25 @@ def test_exec_joins_namespaces_and_returns_code(rt, running):
     assert r.stdout.split() == host_view
 
 
+@spec("runc-cli#exec", "MUST", "exec runs the process in the container's cgroup, in every "
+      "hierarchy (cgroup v1 and v2)")
+def test_exec_joins_the_containers_cgroups(rt, running, tmp_path):
+    cid, _ = running
+    init = rt.state(cid)["pid"]
+    pid_file = tmp_path / "exec.pid"
+    r = rt("exec", "--detach", "--pid-file", str(pid_file), cid, "sleep", "5")
+    assert r.rc == 0, r
+    pid = int(pid_file.read_text().strip())
+    try:
+        with open(f"/proc/{init}/cgroup") as f:
+            want = sorted(f.read().splitlines())
+        with open(f"/proc/{pid}/cgroup") as f:
+            got = sorted(f.read().splitlines())
+        assert got == want
+    finally:
+        os.kill(pid, 9)
+
+
 @spec("runc-cli#exec", "MUST", "exec honours --env, --cwd, --user and --additional-gids")
 def test_exec_flags(rt, running):
     cid, _ = running
