@@ -18,7 +18,14 @@ temp dir (prefix rpybench-) that is removed at the end, with every container
 force-deleted.  Needs root.
 
     python3 bench/bench_runtime.py [--rounds 20] [--runc-py /usr/local/bin/runc-py]
-                                   [--runc runc] [--json out.json]
+                                   [--runc runc] [--cases run,exec] [--gap 0.1]
+                                   [--json out.json]
+
+The ratio depends on what the machine did just before each call: back to
+back (the default) runc is faster than after a pause, while runc-py (whose
+create runs on two CPUs at once, process/early.py) gains less from it;
+--gap 0.1 measures each call after 100 ms of idleness.  Both are reported
+in the README.
 """
 import argparse
 import json
@@ -172,6 +179,9 @@ def main(argv=None):
     ap.add_argument("--runc", default=shutil.which("runc") or "/usr/sbin/runc")
     ap.add_argument("--cases", default=",".join(c for c, _ in CASES),
                     help="comma-separated subset of: " + ", ".join(c for c, _ in CASES))
+    ap.add_argument("--gap", type=float, default=0.0,
+                    help="seconds to sleep before each timed call (0: back to back; "
+                         "0.1: each call after a pause, on an otherwise idle machine)")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args(argv)
     if os.geteuid() != 0:
@@ -203,8 +213,10 @@ def main(argv=None):
             order = runtimes if i % 2 == 0 else runtimes[::-1]
             for name, fn in cases:
                 for rt in order:
+                    if a.gap:
+                        time.sleep(a.gap)
                     results[name][rt.name].append(fn(rt, bundles))
-        print(f"runc: {a.runc}   runc-py: {a.runc_py}")
+        print(f"runc: {a.runc}   runc-py: {a.runc_py}   gap before each call: {a.gap} s")
         print_table(results, a.rounds)
         if a.json:
             with open(a.json, "w") as f:
