@@ -95,6 +95,24 @@ def add_pid(procs_files, pid):
                             path=path, errno=e.errno) from None
 
 
+def join_self(tasks_files):
+    """Write "0" to each cgroup v1 `tasks` file: that moves the calling
+    thread, the process's only one here, and takes none of the global lock
+    a cgroup.procs write takes (see above)."""
+    for path in tasks_files:
+        try:
+            fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
+            try:
+                posix.write(fd, b"0")
+            finally:
+                posix.close(fd)
+        except OSError as e:
+            from .errors import StepError
+            raise StepError("cgroups", f"cannot join {path.rpartition('/')[0]}: {e.strerror}",
+                            field="linux.cgroupsPath", syscall="write", path=path,
+                            errno=e.errno) from None
+
+
 def remove_dirs(dirs, created=()):
     """The usual end of a container's cgroup: its processes are gone and it
     has no nested cgroups, so one rmdir per hierarchy does it; then the

@@ -469,17 +469,10 @@ class Cgroup:
         and never one that was there before: it may be another
         container's, processes and all."""
         for d in reversed(self.created):
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fs.rmdir(d)
-                    break
-                except CgroupError as e:
-                    if e.errno == errno.EBUSY and time.monotonic() < deadline:
-                        time.sleep(0.005)
-                        continue
-                    if e.errno in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY):
-                        break
+            try:
+                _rmdir_when_left(d, timeout)
+            except CgroupError as e:
+                if e.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY):
                     raise
         self.created = []
 
@@ -488,16 +481,7 @@ class Cgroup:
         if not os.path.isdir(d):
             return
         for top, dirs, _files in os.walk(d, topdown=False):
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fs.rmdir(top)
-                    break
-                except CgroupError as e:
-                    # EBUSY while the last exiting tasks leave the cgroup
-                    if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.005)
+            _rmdir_when_left(top, timeout)
 
     # -------------------------------------------------------- reporting
 
@@ -527,3 +511,17 @@ _ROOT_PROBED = {
     "cpu.rt_period_us": "the kernel was built without CONFIG_RT_GROUP_SCHED",
     "cpu.cfs_quota_us": "the kernel was built without CONFIG_CFS_BANDWIDTH",
 }
+
+
+def _rmdir_when_left(d, timeout):
+    """rmdir a cgroup, retrying on EBUSY while its last exiting tasks leave
+    it (up to timeout seconds); other errors, and EBUSY after that, raise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fs.rmdir(d)
+            return
+        except CgroupError as e:
+            if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)

@@ -359,15 +359,9 @@ def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve
         L.prctl(L.PR_SET_DUMPABLE, 0)
         if channel.recv(sock).get("type") != "go":
             os._exit(1)
-        for path in v1_tasks:   # "0": this single-threaded process, no global lock
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-                try:
-                    os.write(fd, b"0")
-                finally:
-                    os.close(fd)
-            except OSError as e:
-                raise _oserr("cgroups", "linux.cgroupsPath", e, "write", path)
+        if v1_tasks:
+            from ..cgattach import join_self
+            join_self(v1_tasks)
         from .init import _cloexec_sweep
         _cloexec_sweep(3 + preserve)
         # imported by the runtime before the fork (see exec_cmd): after setns

@@ -258,17 +258,9 @@ class _Init:
         msg = _await_go(self.sock)
         if "cgroup" in msg:  # an early-forked init learns its cgroup here
             self.ctx.cgroup = msg["cgroup"]
-        for path in msg.get("join") or ():
-            # "0" to a v1 `tasks` file moves this (single-threaded) process
-            # without the lock a cgroup.procs write takes (process/early.py)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-                try:
-                    os.write(fd, b"0")
-                finally:
-                    os.close(fd)
-            except OSError as e:
-                raise _oserr("cgroups", "linux.cgroupsPath", e, "write", path)
+        if msg.get("join"):   # the v1 hierarchies (process/early.py)
+            from ..cgattach import join_self
+            join_self(msg["join"])
         if self.plan.unshare_flags & L.CLONE_NEWCGROUP:
             _unshare(L.CLONE_NEWCGROUP)
 

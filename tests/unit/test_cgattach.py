@@ -60,3 +60,20 @@ def test_procs_files_come_from_our_own_cgroups():
     files = cgattach._procs_files()
     assert files and all(f.endswith("/cgroup.procs") for f in files)
     assert any(os.path.exists(f) for f in files) or not os.path.isdir("/sys/fs/cgroup")
+
+
+def test_join_self_writes_zero_to_each_tasks_file(tmp_path):
+    files = [tmp_path / "a-tasks", tmp_path / "b-tasks"]
+    for f in files:
+        f.write_text("")
+    cgattach.join_self([str(f) for f in files])
+    assert [f.read_text() for f in files] == ["0", "0"]
+
+
+def test_join_self_names_the_hierarchy_it_could_not_join(tmp_path):
+    missing = str(tmp_path / "memory" / "c1" / "tasks")
+    with pytest.raises(StepError) as e:
+        cgattach.join_self([missing])
+    d = e.value.to_dict()
+    assert d.get("path") == missing and d.get("field") == "linux.cgroupsPath"
+    assert str(tmp_path / "memory" / "c1") in str(e.value)
