@@ -280,7 +280,8 @@ def dispatch(opts, cmd, o, pos):
                   no_pivot=bool(o.no_pivot), no_new_keyring=bool(o.no_new_keyring),
                   preserve_fds=_int_flag("preserve-fds", o.preserve_fds))
         if cmd == "create":
-            LC.create(opts, cid, o.bundle, **kw)
+            from .create import create
+            create(opts, cid, o.bundle, **kw)
             return 0
         from .foreground import run
         return run(opts, cid, o.bundle, detach=bool(o.detach), keep=bool(o.keep),

@@ -7,7 +7,8 @@ import time
 
 from . import state as S
 from .errors import RuncPyError, UsageError
-from .lifecycle import _warn, create, delete, start
+from .create import create
+from .lifecycle import _warn, delete, start
 
 
 def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_socket=None,
