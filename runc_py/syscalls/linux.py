@@ -79,6 +79,11 @@ def pidfd_open(pid):
 
 def fork_into_cgroup(cgroup_fd):
     """os.fork(), the child starting in the cgroup v2 directory open as
-    cgroup_fd (clone3 CLONE_INTO_CGROUP; native/pyfork.c).  The caller must
-    be single-threaded.  Raises SyscallError (nothing forked) on failure."""
+    cgroup_fd (clone3 CLONE_INTO_CGROUP; native/pyfork.c).  Raises
+    SyscallError (nothing forked) on failure, and EBUSY while this process
+    runs other Python threads: clone3 runs none of the pthread_atfork
+    handlers that keep a fork with threads safe (callers then use os.fork)."""
+    import _thread
+    if _thread._count():
+        raise SyscallError(16, "clone3(CLONE_INTO_CGROUP): other threads are running")
     return _check(lib.nsu_fork_into_cgroup(cgroup_fd), "clone3(CLONE_INTO_CGROUP)")

@@ -161,3 +161,24 @@ def test_container_with_a_busy_cgroup_path_is_refused(tmp_path):
         busy.wait()
         if dirs:
             cg.destroy()
+
+
+def test_fork_into_cgroup_refuses_while_threads_run():
+    """clone3 runs no pthread_atfork handlers: with another thread alive it
+    refuses (EBUSY) and forks nothing; callers fall back to os.fork."""
+    import errno
+    import threading
+    mnt, d = _v2_dir()
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with pytest.raises(OSError) as e:
+            L.fork_into_cgroup(fd)
+        assert e.value.errno == errno.EBUSY
+    finally:
+        stop.set()
+        t.join()
+        os.close(fd)
+        _rmdir_when_empty(d)
