@@ -43,6 +43,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
                 no_new_keyring=no_new_keyring, stdio=_stdio,
                 seccomp_cache=os.path.join(opts.root, SECCOMP_CACHE)), cgstart)
+        except BaseException:
+            if cgstart is not None:
+                cgstart.remove()
+            raise
         finally:
             if cgstart is not None:
                 cgstart.close()
