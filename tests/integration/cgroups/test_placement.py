@@ -182,3 +182,42 @@ def test_fork_into_cgroup_refuses_while_threads_run():
         t.join()
         os.close(fd)
         _rmdir_when_empty(d)
+
+
+@pytest.mark.requires("busybox")
+def test_container_in_an_existing_empty_cgroup_is_placed_the_usual_way(tmp_path):
+    """An existing (empty) cgroup v2 directory is not cloned into (it might
+    be another container's): the init is forked as usual and moved with
+    cgroup.procs writes, and ends up in the container's cgroup everywhere."""
+    runtime = os.environ.get("RUNTIME") or "runc-py"
+    from tools.busybox_rootfs import make_rootfs
+    from runc_py.cgroups import Cgroup
+    from runc_py.spec.default import default_spec
+    name = unique("empty")
+    cg = Cgroup.for_container("x", "/" + name)
+    cg.create()
+    cid = unique("c")
+    root = tmp_path / "state"
+    try:
+        make_rootfs(str(tmp_path / "rootfs"))
+        cfg = default_spec()
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = ["sleep", "30"]
+        cfg["linux"]["cgroupsPath"] = "/" + name
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        # the detached container keeps its stdio: files, not pipes to wait on
+        with open(tmp_path / "err", "w+") as err:
+            r = subprocess.run([runtime, "--root", str(root), "run", "--detach", "-b",
+                                str(tmp_path), cid], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err, timeout=60)
+            err.seek(0)
+            assert r.returncode == 0, err.read()
+        st = json.loads(subprocess.run([runtime, "--root", str(root), "state", cid],
+                                       capture_output=True, text=True, check=True).stdout)
+        with open(f"/proc/{st['pid']}/cgroup") as f:
+            lines = f.read().splitlines()
+        assert lines and all(line.endswith(":/" + name) for line in lines), lines
+    finally:
+        subprocess.run([runtime, "--root", str(root), "delete", "--force", cid],
+                       capture_output=True, timeout=60)
+        cg.destroy()
