@@ -151,7 +151,11 @@ class Containerd:
         s.ensure("containerd-shim-runc-v2", "containerd")
         os.makedirs(tmp, exist_ok=True)
         self.address = os.path.join(tmp, "c.sock")
-        self.namespace = os.path.basename(os.path.dirname(tmp))   # rpycallers-XXXX
+        # rpycallers-XXXX from the temp dir, whose random part may hold "_":
+        # containerd namespaces allow only letters and digits after a "-"
+        prefix, _, rand = os.path.basename(os.path.dirname(tmp)).partition("-")
+        self.namespace = prefix + "-" + "".join(c if c.isalnum() else f"{ord(c):x}"
+                                                for c in rand)
         self.fifo_dir = os.path.join(tmp, "fifo")
         self.daemon = s.Daemon([self.binary, "--config",
                                 os.path.join(s.CONFIGS, "containerd.toml"),
