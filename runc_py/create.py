@@ -36,9 +36,10 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     early_ns = E.eligible(doc, _exit_fd)
     if early_ns is not None:
         # the init is forked now, in its cgroup v2 directory, and gets
-        # ready while we check (early.py)
-        cgstart = E.cgroup_start(cid, doc, opts.systemd_cgroup)
+        # ready while we check (early.py); the id is claimed first
+        _make_state_dir(opts, c, cid)
         try:
+            cgstart = E.cgroup_start(cid, doc, opts.systemd_cgroup)
             pre = E.fork(doc, bundle, no_pivot, early_ns, dict(
                 cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
                 no_new_keyring=no_new_keyring, stdio=_stdio,
@@ -46,13 +47,16 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         except BaseException:
             if cgstart is not None:
                 cgstart.remove()
+            c.remove()
             raise
         finally:
             if cgstart is not None:
                 cgstart.close()
-        if pre is None and cgstart is not None:
-            cgstart.remove()
-            cgstart = None
+        if pre is None:
+            if cgstart is not None:
+                cgstart.remove()
+                cgstart = None
+            c.remove()   # the usual way below claims it again, after its checks
     if pre is None:
         # the usual way moves processes with cgroup.procs writes: start
         # the kernel's grace period now (cgattach.py)
@@ -60,21 +64,26 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         warm()
     try:
         if pre is not None:
+            plan = E.Outline(doc, bundle)
+            # B and where its cgroup goes are on record before anything else:
+            # a runtime killed from here on leaves what `delete` cleans up
+            _new_state(c, doc, bundle, plan.rootfs)
+            _record_pid(c, pre.pid)
+            if cgstart is not None:
+                c.priv["cgroup"] = cgstart.to_dict(cid)
+            c.save()
             from .spec.load import check
             check(doc)   # while B imports: it acts on nothing before "valid"
-            plan = E.Outline(doc, bundle)
             _need_console(plan.terminal, console_socket, _internal_console)
             rdt = _rdt_checked(doc)
-        os.makedirs(opts.root, mode=0o711, exist_ok=True)
-        try:
-            os.mkdir(c.dir, 0o711)
-        except FileExistsError:
-            raise StateError(f"container with id {cid!r} already exists")
+        else:
+            _make_state_dir(opts, c, cid)
     except BaseException:
         if pre is not None:
             pre.abort()
-        if cgstart is not None:
-            cgstart.remove()
+            if cgstart is not None:
+                cgstart.remove()
+            c.remove()
         raise
     from .process import channel
     helper_fd = seccomp_prog = capsets = None
@@ -116,14 +125,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 E.send_valid(pre, console.fileno() if console is not None else None, log_fd)
             except OSError:
                 pass  # B failed and left: its error is on the channel
-        created = S.now_rfc3339()
-        me = S.proc_stat(os.getpid())
-        c.data = {"ociVersion": doc.get("ociVersion"), "id": cid, "status": "creating", "pid": 0,
-                  "bundle": bundle, "annotations": doc.get("annotations") or {},
-                  "_runtime": {"creator_pid": os.getpid(),
-                               "creator_start": me[1] if me else None,
-                               "rootfs": plan.rootfs, "created": created}}
         if pre is None:
+            _new_state(c, doc, bundle, plan.rootfs)
             c.save()
             _save_config(c, doc)
         if cgstart is not None:
@@ -150,10 +153,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             cg_made = True
         os.mkfifo(c.fifo_path, 0o622)
         os.chmod(c.fifo_path, 0o622)  # writable by a user-namespaced init, whatever the umask
-        if _start_next:
+        if _start_next and console_socket is None and _internal_console is None:
             # `run` starts it anyway: with the reading end open, the init
             # goes on to exec as soon as it is ready, not after our round
-            # trip through "created" and start (start reads its answer here)
+            # trip through "created" and start (start reads its answer here).
+            # Not with a terminal: its size is set between create and start.
             c.fifo_fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         mid = init_pid
         if pre is None:
@@ -202,9 +206,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 # kernel's grace period (cgattach.py).  It waits for "go"
                 # before anything that needs the cgroup.
                 if pre is not None:
-                    # one state write, before the cgroup exists: the pid and
-                    # where the cgroup goes (delete cleans up after a crash)
-                    _record_pid(c, init_pid)
+                    # one state write before the cgroup exists: all of it,
+                    # and the files exec joins with
                     if cg is not None:
                         c.priv["cgroup"] = cg.to_dict()
                         c.priv["cgroup_procs"] = cg.procs_files()  # exec joins with these
@@ -401,6 +404,23 @@ def _make_cgroup(cgmod, cg, c, resources):
         cg.apply(resources)
     except cgmod.CgroupError as e:
         raise _cgroup_error(e)
+
+
+def _make_state_dir(opts, c, cid):
+    """Claim the container id: its state directory (StateError if taken)."""
+    os.makedirs(opts.root, mode=0o711, exist_ok=True)
+    try:
+        os.mkdir(c.dir, 0o711)
+    except FileExistsError:
+        raise StateError(f"container with id {cid!r} already exists")
+
+
+def _new_state(c, doc, bundle, rootfs):
+    me = S.proc_stat(os.getpid())
+    c.data = {"ociVersion": doc.get("ociVersion"), "id": c.id, "status": "creating", "pid": 0,
+              "bundle": bundle, "annotations": doc.get("annotations") or {},
+              "_runtime": {"creator_pid": os.getpid(), "creator_start": me[1] if me else None,
+                           "rootfs": rootfs, "created": S.now_rfc3339()}}
 
 
 def _save_config(c, doc):

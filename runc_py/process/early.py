@@ -96,6 +96,11 @@ class CgroupStart:
     def __init__(self, layout, path, created, fd):
         self.layout, self.path, self.created, self.fd = layout, path, created, fd
 
+    def to_dict(self, cid):
+        """As cgroups.manager.Cgroup.to_dict, for the state file."""
+        return {"path": self.path, "layout": self.layout.to_dict(),
+                "created": list(self.created), "id": cid}
+
     def close(self):
         if self.fd is not None:
             os.close(self.fd)
