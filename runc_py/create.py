@@ -206,12 +206,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
                 # kernel's grace period (cgattach.py).  It waits for "go"
                 # before anything that needs the cgroup.
                 if pre is not None:
-                    # one state write before the cgroup exists: all of it,
-                    # and the files exec joins with
-                    if cg is not None:
+                    if cg is not None and "cgroup" not in c.priv:
+                        # not recorded with the pid (no early v2 directory):
+                        # recorded before it exists
                         c.priv["cgroup"] = cg.to_dict()
-                        c.priv["cgroup_procs"] = cg.procs_files()  # exec joins with these
-                    c.save()
+                        c.save()
                     if cg is not None:
                         try:
                             cg.create()
@@ -250,7 +249,13 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             except OSError:
                 pass  # the child failed and left: its error is on the channel
             if pre is not None:
-                _save_config(c, doc)   # while B finishes: nothing before needs it
+                # while B finishes: all of the cgroup, and the files exec
+                # joins with (its path was on record before it was made)
+                if cg is not None:
+                    c.priv["cgroup"] = cg.to_dict()
+                    c.priv["cgroup_procs"] = cg.procs_files()
+                c.save()
+                _save_config(c, doc)
             if early:
                 _join_cgroup(cg, mid, gone_ok=True)
             # The intermediate's "pid" and the init's own messages share the
