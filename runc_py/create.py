@@ -31,32 +31,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     S.validate_id(cid)
     bundle, doc = _loaded or load_bundle(bundle)
     c = S.Container(opts.root, cid)
-    pre = cgstart = None
     from .process import early as E
-    early_ns = E.eligible(doc, _exit_fd)
-    if early_ns is not None:
-        # the init is forked now, in its cgroup v2 directory, and gets
-        # ready while we check (early.py); the id is claimed first
-        _make_state_dir(opts, c, cid)
-        try:
-            cgstart = E.cgroup_start(cid, doc, opts.systemd_cgroup)
-            pre = E.fork(doc, bundle, no_pivot, early_ns, dict(
-                cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
-                no_new_keyring=no_new_keyring, stdio=_stdio,
-                seccomp_cache=os.path.join(opts.root, SECCOMP_CACHE)), cgstart)
-        except BaseException:
-            if cgstart is not None:
-                cgstart.remove()
-            c.remove()
-            raise
-        finally:
-            if cgstart is not None:
-                cgstart.close()
-        if pre is None:
-            if cgstart is not None:
-                cgstart.remove()
-                cgstart = None
-            c.remove()   # the usual way below claims it again, after its checks
+    # the usual case: the init is forked now, in its cgroup v2 directory,
+    # and gets ready while we check (early.py); the id is claimed first
+    pre, cgstart = E.begin(opts, cid, bundle, doc, no_pivot, preserve_fds, no_new_keyring,
+                           _stdio, _exit_fd)
     if pre is None:
         # the usual way moves processes with cgroup.procs writes: start
         # the kernel's grace period now (cgattach.py)
@@ -77,7 +56,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
             _need_console(plan.terminal, console_socket, _internal_console)
             rdt = _rdt_checked(doc)
         else:
-            _make_state_dir(opts, c, cid)
+            c.claim()
     except BaseException:
         if pre is not None:
             pre.abort()
@@ -409,15 +388,6 @@ def _make_cgroup(cgmod, cg, c, resources):
         cg.apply(resources)
     except cgmod.CgroupError as e:
         raise _cgroup_error(e)
-
-
-def _make_state_dir(opts, c, cid):
-    """Claim the container id: its state directory (StateError if taken)."""
-    os.makedirs(opts.root, mode=0o711, exist_ok=True)
-    try:
-        os.mkdir(c.dir, 0o711)
-    except FileExistsError:
-        raise StateError(f"container with id {cid!r} already exists")
 
 
 def _new_state(c, doc, bundle, rootfs):

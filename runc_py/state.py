@@ -13,6 +13,8 @@ import time
 from . import fastjson as json
 from .errors import NotFoundError, StateError, UsageError
 
+SECCOMP_CACHE = ".seccomp-cache"  # compiled profiles, under the runtime root (seccomp.py)
+
 _ID_PUNCT = set("_+-.")
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
@@ -85,6 +87,16 @@ class Container:
                          "pid": 0, "bundle": "", "_runtime": {}}
         except ValueError:
             raise StateError(f"container {self.id!r}: state file is corrupt")
+        return self
+
+    def claim(self):
+        """Make the state directory: the container id is now this create's
+        (StateError if another container has it)."""
+        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        try:
+            os.mkdir(self.dir, 0o711)
+        except FileExistsError:
+            raise StateError(f"container with id {self.id!r} already exists") from None
         return self
 
     def save(self):

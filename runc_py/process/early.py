@@ -207,6 +207,41 @@ def fork(doc, bundle, no_pivot, namespaces, child_args, cgstart=None):
     return e
 
 
+def begin(opts, cid, bundle, doc, no_pivot=False, preserve_fds=0, no_new_keyring=False,
+          stdio=None, exit_fd=None):
+    """The start of `create` when the init can be forked early: claim the
+    container id (its state directory), make the cgroup v2 directory and
+    fork B.  -> (Early, CgroupStart or None), or (None, None) when the usual
+    way applies (create.py then claims the id itself, after its checks)."""
+    ns = eligible(doc, exit_fd)
+    if ns is None:
+        return None, None
+    from .. import state as S
+    S.validate_id(cid)
+    c = S.Container(opts.root, cid).claim()
+    cgstart = pre = None
+    try:
+        cgstart = cgroup_start(cid, doc, opts.systemd_cgroup)
+        pre = fork(doc, bundle, no_pivot, ns, dict(
+            cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
+            no_new_keyring=no_new_keyring, stdio=stdio,
+            seccomp_cache=os.path.join(opts.root, S.SECCOMP_CACHE)), cgstart)
+    except BaseException:
+        if cgstart is not None:
+            cgstart.remove()
+        c.remove()
+        raise
+    finally:
+        if cgstart is not None:
+            cgstart.close()
+    if pre is None:
+        if cgstart is not None:
+            cgstart.remove()
+        c.remove()   # create.py claims it again, after its checks
+        return None, None
+    return pre, cgstart
+
+
 class Outline:
     """The few fields A needs, read from the checked config as they are
     instead of compiling the plan, which B does (saves A ~1.5 ms on its

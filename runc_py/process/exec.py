@@ -136,8 +136,8 @@ def exec_cmd(opts, o, pos):
     seccomp_prog = None
     if seccomp_spec:
         from .. import seccomp
-        from ..lifecycle import SECCOMP_CACHE
-        seccomp_prog = seccomp.program_for(seccomp_spec, os.path.join(opts.root, SECCOMP_CACHE))
+        seccomp_prog = seccomp.program_for(seccomp_spec,
+                                           os.path.join(opts.root, S.SECCOMP_CACHE))
     capsets = None
     if proc.capabilities is not None:
         from .. import caps
