@@ -36,9 +36,11 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
     # and gets ready while we check (early.py); the id is claimed first
     pre, cgstart = E.begin(opts, cid, bundle, doc, no_pivot, preserve_fds, no_new_keyring,
                            _stdio, _exit_fd)
-    if pre is None:
-        # the usual way moves processes with cgroup.procs writes: start
-        # the kernel's grace period now (cgattach.py)
+    v1_only = cgstart is not None and cgstart.fd is None
+    if pre is None or not (pre.in_v2 or v1_only):
+        # a process will be moved with a cgroup.procs write (the usual way,
+        # or an early init not born in its v2 directory): start the
+        # kernel's grace period now (cgattach.py)
         from .cgattach import warm
         warm()
     try:
