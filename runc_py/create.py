@@ -12,9 +12,9 @@ import sys
 
 from . import fastjson as json
 from . import state as S
-from .errors import RuncPyError, SpecError, StateError, StepError, UsageError
+from .errors import RuncPyError, SpecError, StepError, UsageError
 from .errors import from_dict as error_from_dict
-from .lifecycle import (SECCOMP_CACHE, SIGKILL, _cgroup_error, _hook_state,
+from .lifecycle import (SIGKILL, _cgroup_error, _hook_state,
                         _load_cgroup_module, _wait_gone, _warn, _write_pid_file)
 
 NS_NEWCGROUP = 0x02000000
@@ -73,7 +73,7 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         try:
             plan, rdt = _checked_plan(doc, bundle, no_pivot, console_socket, _internal_console)
             helper_fd, seccomp_prog, capsets = preload(
-                plan, os.path.join(opts.root, SECCOMP_CACHE))
+                plan, os.path.join(opts.root, S.SECCOMP_CACHE))
         except BaseException:
             os.rmdir(c.dir)
             raise

@@ -10,7 +10,6 @@ from . import state as S
 from .errors import NotFoundError, RuncPyError, StateError, StepError
 
 SIGKILL = 9  # (the signal module imports enum: ~5 ms this path does not need)
-from .state import SECCOMP_CACHE  # noqa: E402,F401  (for create.py)
 
 
 class Options:

@@ -31,10 +31,10 @@ from . import channel
 class Early:
     """A's handle on B: its pid (the container's init) and the channel."""
 
-    def __init__(self, pid, sock):
+    def __init__(self, pid, sock, in_v2=False):
         self.pid = pid
         self.sock = sock
-        self.in_v2 = False     # B started in its cgroup v2 directory
+        self.in_v2 = in_v2     # B started in its cgroup v2 directory
 
     def abort(self):
         """Before "valid": B has made nothing, so killing it is all."""
@@ -202,22 +202,20 @@ def fork(doc, bundle, no_pivot, namespaces, child_args, cgstart=None):
             finally:
                 os.close(own)
     child_sock.close()
-    e = Early(pid, sock)
-    e.in_v2 = in_v2
-    return e
+    return Early(pid, sock, in_v2)
 
 
 def begin(opts, cid, bundle, doc, no_pivot=False, preserve_fds=0, no_new_keyring=False,
           stdio=None, exit_fd=None):
     """The start of `create` when the init can be forked early: claim the
     container id (its state directory), make the cgroup v2 directory and
-    fork B.  -> (Early, CgroupStart or None), or (None, None) when the usual
-    way applies (create.py then claims the id itself, after its checks)."""
+    fork B (cid is already validated).  -> (Early, CgroupStart or None), or
+    (None, None) when the usual way applies (create.py then claims the id
+    itself, after its checks)."""
     ns = eligible(doc, exit_fd)
     if ns is None:
         return None, None
     from .. import state as S
-    S.validate_id(cid)
     c = S.Container(opts.root, cid).claim()
     cgstart = pre = None
     try:
