@@ -6,11 +6,11 @@ podman) pass Go-style flags (`-bundle x`, `--pid-file=x`, booleans as
 import time, so it imports nothing heavy.  Each verb: flags -> one
 lifecycle call -> exit code.  Errors go to stderr and, as a JSON line, to
 --log (containerd and Docker show only that line)."""
-import os
 import sys
 import time
 
 from . import fastjson as json
+from . import lite
 from .errors import RuncPyError, UsageError
 
 VERSION = "0.1.0"
@@ -232,10 +232,11 @@ def main(argv=None):
     except UsageError as e:
         sys.stderr.write(f"runc-py: {e}\n")
         sys.exit(1)
-    opts = Options(root=g.root or os.environ.get("RUNC_PY_ROOT") or "/run/runc-py",
+    opts = Options(root=g.root or lite.getenv("RUNC_PY_ROOT") or "/run/runc-py",
                    log=g.log, log_format=g.log_format or "text", debug=bool(g.debug),
                    systemd_cgroup=bool(g.systemd_cgroup))
     if g.criu:  # --criu PATH: the CRIU binary checkpoint/restore use
+        import os  # (only here: the small verbs do without it, lite.py)
         os.environ["RUNC_PY_CRIU"] = g.criu
     if opts.log_format not in ("text", "json"):
         sys.stderr.write(f"runc-py: --log-format must be text or json, not "
@@ -263,7 +264,7 @@ def _exit(code):
     except (OSError, ValueError):
         if code == 0:
             code = 1  # like the interpreter when stdout cannot be flushed
-    os._exit(code)
+    lite._exit(code)
 
 
 def dispatch(opts, cmd, o, pos):
@@ -396,8 +397,8 @@ def cmd_list(opts, o):
 def cmd_spec(o):
     from .spec.default import default_spec
     bundle = o.bundle or "."
-    path = os.path.join(bundle, "config.json")
-    if os.path.exists(path):
+    path = lite.join(bundle, "config.json")
+    if lite.exists(path):
         raise UsageError(f"File {path} exists. Remove it first")
     with open(path, "w") as f:
         json.dump(default_spec(rootless=bool(o.rootless)), f, indent=2)

@@ -19,7 +19,8 @@ Failures deeper in (cgroups, seccomp, caps) raise their own errors with a
 `field`; lifecycle converts them into StepError/SpecError.
 """
 import errno as _errno
-import os
+
+from . import lite
 
 __all__ = ["RuncPyError", "UsageError", "SpecError", "StepError", "StateError",
            "NotFoundError", "HookError", "from_dict"]
@@ -69,7 +70,7 @@ class StepError(RuncPyError):
         head = " ".join(parts)
         if message is None:
             what = f"{syscall} {path}" if syscall and path else (syscall or path or "")
-            reason = os.strerror(errno) if errno else "failed"
+            reason = lite.strerror(errno) if errno else "failed"
             ename = _errno.errorcode.get(errno, "") if errno else ""
             message = f"{what}: {reason}" + (f" [{ename}]" if ename else "")
         super().__init__(f"{head}: {message}", hint)

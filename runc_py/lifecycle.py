@@ -2,10 +2,10 @@
 they share with create (create.py; `run`, which adds waiting in the
 foreground, is in foreground.py).  This module sequences; the kernel work
 happens in process/ (inside the container) and cgroups/."""
-import os
 import sys
 import time
 
+from . import lite
 from . import state as S
 from .errors import NotFoundError, RuncPyError, StateError, StepError
 
@@ -41,11 +41,11 @@ def _cgroup_error(e):
 
 
 def _write_pid_file(path, pid):
-    path = os.path.abspath(path)
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
+    path = lite.abspath(path)
+    tmp = lite.join(lite.dirname(path), f".{lite.basename(path)}.{lite.getpid()}")
     with open(tmp, "w") as f:
         f.write(str(pid))
-    os.replace(tmp, path)
+    lite.replace(tmp, path)
 
 
 def _wait_gone(pid, timeout=5.0):
@@ -53,7 +53,7 @@ def _wait_gone(pid, timeout=5.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            r, _ = os.waitpid(pid, os.WNOHANG)
+            r, _ = lite.waitpid(pid, lite.WNOHANG)
             if r == pid:
                 return True
         except ChildProcessError:
@@ -80,7 +80,7 @@ def start(opts, cid, _c=None):
             c.fifo_fd = None
         else:
             c.require("start", "created")
-            fd = os.open(c.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = lite.open(c.fifo_path, lite.O_RDONLY | lite.O_NONBLOCK | lite.O_CLOEXEC)
         failure = None
         from select import select  # built in; wakes us as soon as the init answers
         try:
@@ -88,7 +88,7 @@ def start(opts, cid, _c=None):
             data = b""
             while True:
                 try:
-                    chunk = os.read(fd, 4096)
+                    chunk = lite.read(fd, 4096)
                 except BlockingIOError:
                     chunk = None
                 if chunk:
@@ -106,7 +106,7 @@ def start(opts, cid, _c=None):
                     # read above (`true` takes well under a millisecond):
                     # what it wrote is still in the fifo
                     try:
-                        data += os.read(fd, 4096)
+                        data += lite.read(fd, 4096)
                     except BlockingIOError:
                         pass
                     if data[:1] == b"0":
@@ -119,16 +119,16 @@ def start(opts, cid, _c=None):
                     raise StateError(f"cannot start container {cid!r}: init did not answer")
                 select([fd], [], [], 0.05)
         finally:
-            os.close(fd)
+            lite.close(fd)
         if failure is not None:
             _wait_gone(c.pid, 2)
             try:
-                os.unlink(c.fifo_path)
+                lite.unlink(c.fifo_path)
             except FileNotFoundError:
                 pass
             raise RuncPyError(failure)
         try:
-            os.unlink(c.fifo_path)
+            lite.unlink(c.fifo_path)
         except FileNotFoundError:
             pass
         c.data["status"] = "running"
@@ -142,7 +142,7 @@ def start(opts, cid, _c=None):
             run_hooks("poststart", hooks, _hook_state(c, "running"))
         except RuncPyError:
             try:
-                os.kill(c.pid, SIGKILL)
+                lite.kill(c.pid, SIGKILL)
             except ProcessLookupError:
                 pass
             raise
@@ -173,12 +173,12 @@ def kill(opts, cid, sig, all_procs=False):
         from .cgroups import Cgroup
         for p in Cgroup.from_dict(c.priv["cgroup"]).pids():
             try:
-                os.kill(p, sig)
+                lite.kill(p, sig)
             except ProcessLookupError:
                 pass
         return
     try:
-        os.kill(c.pid, sig)
+        lite.kill(c.pid, sig)
     except ProcessLookupError:
         pass
 
@@ -193,7 +193,7 @@ def _signal_cgroup(c, sig):
         return
     for p in pids:
         try:
-            os.kill(p, sig)
+            lite.kill(p, sig)
         except ProcessLookupError:
             pass
 
@@ -235,7 +235,7 @@ def _kill_all(c):
             pass
     if c.pid and S.pid_alive(c.pid, c.priv.get("pid_start")):
         try:
-            os.kill(c.pid, SIGKILL)
+            lite.kill(c.pid, SIGKILL)
         except ProcessLookupError:
             pass
         _wait_gone(c.pid)
@@ -248,7 +248,7 @@ def _destroy(opts, c):
         # the usual case without the cgroups package (~1.5 ms of imports)
         from .cgattach import remove_dirs
         try:
-            if remove_dirs([os.path.dirname(p) for p in procs], cgd.get("created", ())):
+            if remove_dirs([lite.dirname(p) for p in procs], cgd.get("created", ())):
                 cgd = None
         except OSError:
             pass  # the manager below retries and reports
@@ -262,7 +262,7 @@ def _destroy(opts, c):
             _warn(opts, f"removing cgroup of {c.id}: {e}")
     if c.priv.get("rdt_group"):
         try:
-            os.rmdir(c.priv["rdt_group"])
+            lite.rmdir(c.priv["rdt_group"])
         except OSError:
             pass
     hooks = c.priv.get("hooks", {}).get("poststop")

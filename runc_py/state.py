@@ -7,10 +7,10 @@ with the same start time, not a zombie?), the exec fifo, and the freezer,
 so a reused pid or a crashed runtime is never mistaken for a live
 container.  Legal transitions are checked in `require()`."""
 import fcntl
-import os
 import time
 
 from . import fastjson as json
+from . import lite
 from .errors import NotFoundError, StateError, UsageError
 
 SECCOMP_CACHE = ".seccomp-cache"  # compiled profiles, under the runtime root (seccomp.py)
@@ -63,21 +63,21 @@ class Container:
     def __init__(self, root, cid):
         self.root = root
         self.id = cid
-        self.dir = os.path.join(root, cid)
+        self.dir = lite.join(root, cid)
         self.data = None
         self._lock_fd = None
 
     # -- files ------------------------------------------------------------
     @property
     def fifo_path(self):
-        return os.path.join(self.dir, FIFO)
+        return lite.join(self.dir, FIFO)
 
     def exists(self):
-        return os.path.isdir(self.dir)
+        return lite.isdir(self.dir)
 
     def load(self):
         try:
-            with open(os.path.join(self.dir, STATE_FILE)) as f:
+            with open(lite.join(self.dir, STATE_FILE)) as f:
                 self.data = json.load(f)
         except FileNotFoundError:
             if not self.exists():
@@ -92,49 +92,49 @@ class Container:
     def claim(self):
         """Make the state directory: the container id is now this create's
         (StateError if another container has it)."""
-        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        lite.makedirs(self.root, mode=0o711, exist_ok=True)
         try:
-            os.mkdir(self.dir, 0o711)
+            lite.mkdir(self.dir, 0o711)
         except FileExistsError:
             raise StateError(f"container with id {self.id!r} already exists") from None
         return self
 
     def save(self):
-        tmp = os.path.join(self.dir, f".{STATE_FILE}.{os.getpid()}")
+        tmp = lite.join(self.dir, f".{STATE_FILE}.{lite.getpid()}")
         with open(tmp, "w") as f:
             json.dump(self.data, f)
-        os.replace(tmp, os.path.join(self.dir, STATE_FILE))
+        lite.replace(tmp, lite.join(self.dir, STATE_FILE))
 
     def lock(self):
-        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = lite.open(self.dir, lite.O_RDONLY | lite.O_DIRECTORY | lite.O_CLOEXEC)
         fcntl.flock(fd, fcntl.LOCK_EX)
         self._lock_fd = fd
         return self
 
     def unlock(self):
         if self._lock_fd is not None:
-            os.close(self._lock_fd)
+            lite.close(self._lock_fd)
             self._lock_fd = None
 
     def remove(self):
         """The state dir is flat (state.json, config.json, exec.fifo, temp
         files), so no shutil (and its imports) on every delete."""
         try:
-            names = os.listdir(self.dir)
+            names = lite.listdir(self.dir)
         except FileNotFoundError:
             return
         for n in names:
-            p = os.path.join(self.dir, n)
+            p = lite.join(self.dir, n)
             try:
-                if os.path.isdir(p) and not os.path.islink(p):
+                if lite.isdir(p) and not lite.islink(p):
                     import shutil
                     shutil.rmtree(p, ignore_errors=True)
                 else:
-                    os.unlink(p)
+                    lite.unlink(p)
             except FileNotFoundError:
                 pass
         try:
-            os.rmdir(self.dir)
+            lite.rmdir(self.dir)
         except FileNotFoundError:
             pass
 
@@ -156,7 +156,7 @@ class Container:
             return "stopped"
         if not pid_alive(self.pid, self.priv.get("pid_start")):
             return "stopped"
-        if os.path.exists(self.fifo_path):
+        if lite.exists(self.fifo_path):
             return "created"
         if self.priv.get("paused") and self._frozen():
             return "paused"
@@ -197,12 +197,12 @@ class Container:
 
 def list_containers(root):
     try:
-        names = sorted(os.listdir(root))
+        names = sorted(lite.listdir(root))
     except FileNotFoundError:
         return []
     out = []
     for n in names:
-        if n.startswith(".") or not os.path.isdir(os.path.join(root, n)):
+        if n.startswith(".") or not lite.isdir(lite.join(root, n)):
             continue
         try:
             out.append(Container(root, n).load())

@@ -14,11 +14,18 @@ import sysconfig
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TEMPLATE = """#!{python} -IS
-import sys
-sys.path[:0] = {paths!r}
+{path_setup}
 from {module} import main
 main()
 """
+
+
+def path_setup(paths):
+    """The launcher's sys.path: the project first, the dependencies after
+    the interpreter's standard library (where `python` puts site-packages).
+    In front, they cost every standard-library import a look into
+    site-packages: ~0.2 ms for each of the small verbs' extension modules."""
+    return f"import sys; sys.path.insert(0, {paths[0]!r}); sys.path += {paths[1:]!r}"
 
 
 def main(bindir):
@@ -68,7 +75,7 @@ def runtime_python(paths, this=None, candidates=None, probe=RUNTIME_PROBE):
     ver = f"{sys.version_info[0]}.{sys.version_info[1]}"
     if candidates is None:
         candidates = [f"/usr/bin/python{ver}", f"/usr/local/bin/python{ver}"]
-    probe = (f"import sys; sys.path[:0] = {paths!r}; "
+    probe = (f"{path_setup(paths)}; "
              f"assert sys.version_info[:2] == {tuple(sys.version_info[:2])!r}; " + probe)
     usable = []
     for cand in candidates:
@@ -100,7 +107,8 @@ def write(bindir):
         dest = os.path.join(bindir, name)
         tmp = dest + ".tmp"
         with open(tmp, "w") as f:
-            f.write(TEMPLATE.format(python=fast[name], paths=paths, module=module))
+            f.write(TEMPLATE.format(python=fast[name], path_setup=path_setup(paths),
+                                    module=module))
         os.chmod(tmp, 0o755)
         os.replace(tmp, dest)
         print("installed", dest)

@@ -32,3 +32,16 @@ def test_written_launcher_runs_runc_py(tmp_path):
     out = subprocess.run([str(tmp_path / "runc-py"), "--version"], capture_output=True,
                          text=True, check=True).stdout
     assert "runc-py version" in out
+
+
+def test_launcher_puts_the_project_first_and_dependencies_after_the_stdlib(tmp_path):
+    IL.write(str(tmp_path))
+    text = (tmp_path / "runc-py").read_text().splitlines()
+    python = text[0][2:].split()[0]
+    setup = next(line for line in text if "sys.path" in line)
+    out = subprocess.run([python, "-IS", "-c", setup + "; print('\\n'.join(sys.path))"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == IL.PROJECT
+    stdlib = [i for i, p in enumerate(out) if p.rstrip("/").endswith("lib-dynload")]
+    deps = [out.index(p) for p in _paths()[1:]]
+    assert stdlib and deps and min(deps) > max(stdlib), out
