@@ -361,16 +361,25 @@ class _Init:
 
     def op_device(self, path, type, major, minor, mode, uid, gid, default=False):
         target = self._target(path)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         if self.userns or self.plan.dev_is_bind:
             if default and self.plan.dev_is_bind:
                 return
+            os.makedirs(os.path.dirname(target), exist_ok=True)
             if not os.path.exists(target):
                 os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o000))
             L.mount(path, target, None, L.MS_BIND)
             return
         kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[type]
-        if os.path.lexists(target):
+        # mknod first, the checks only when it fails: /dev is nearly always
+        # there and empty (3 syscalls per device instead of 9)
+        node = kind | (mode & 0o7777), os.makedev(major, minor)
+        try:
+            try:
+                os.mknod(target, *node)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.mknod(target, *node)
+        except FileExistsError:  # (mknod does not follow a symlink: lexists)
             if default:
                 return
             st = os.lstat(target)
@@ -378,12 +387,8 @@ class _Init:
                 kind == stat.S_IFIFO or st.st_rdev == os.makedev(major, minor))
             if not same:
                 raise StepError("device", f"{path} already exists and is not the requested "
-                                f"device ({type} {major}:{minor})", path=path)
-            os.chmod(target, mode & 0o7777)
-            os.chown(target, uid, gid)
-            return
-        os.mknod(target, kind | (mode & 0o7777), os.makedev(major, minor))
-        os.chmod(target, mode & 0o7777)
+                                f"device ({type} {major}:{minor})", path=path) from None
+        os.chmod(target, mode & 0o7777)  # (mknod's mode went through the umask)
         os.chown(target, uid, gid)
 
     def op_dev_symlinks(self, links):

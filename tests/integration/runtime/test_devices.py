@@ -128,6 +128,24 @@ def test_custom_device_conflict(rt, bundle):
     assert rt.state(cid) is None and rt.root_entries() == []
 
 
+@spec("config-linux.md#devices/linux.devices", "MUST",
+      "devices lists devices that MUST be available in the container. [...] fileMode - file "
+      "mode for the device. uid - id of device owner [...] gid - id of device group")
+@deviates("runc", "runc ignores EEXIST from mknod and leaves the node's mode and owner as "
+                  "they were")
+def test_custom_device_that_exists_gets_the_requested_mode_and_owner(rt, bundle):
+    # linux.devices names a node the image already has (the same device): it
+    # is kept, with the fileMode, uid and gid the config asks for
+    node = os.path.join(bundle.rootfs, "opt/devs/mynull")
+    os.makedirs(os.path.dirname(node))
+    os.mknod(node, 0o600 | 0o020000, os.makedev(1, 3))
+    bundle.config["linux"]["devices"] = [{"type": "c", "path": "/opt/devs/mynull", "major": 1,
+                                          "minor": 3, "fileMode": 0o640, "uid": 5, "gid": 6}]
+    bundle.save()
+    got = stat_dev(rt, bundle, ["/opt/devs/mynull"])
+    assert got["/opt/devs/mynull"] == ("character special file", 1, 3, "640", 5, 6)
+
+
 def _recv_fd(conn):
     fds = array.array("i")
     msg, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
