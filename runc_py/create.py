@@ -143,7 +143,8 @@ def create(opts, cid, bundle, pid_file=None, console_socket=None, no_pivot=False
         mid = init_pid
         if pre is None:
             from .process.init import Ctx
-            from .process.stage1 import direct_init, enter_pidns, intermediate, leave_pidns
+            from .process.pidns import leave_pidns
+            from .process.stage1 import direct_init, enter_pidns, intermediate
             ctx = Ctx(cid, c.dir, console_fd=console.fileno() if console else None,
                       preserve_fds=preserve_fds, no_new_keyring=no_new_keyring, log_fd=log_fd,
                       cgroup=_cgroup_mounts(cg), helper_fd=helper_fd, seccomp=seccomp_prog,

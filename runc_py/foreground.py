@@ -7,7 +7,6 @@ import time
 
 from . import state as S
 from .errors import RuncPyError, UsageError
-from .create import create
 from .lifecycle import _warn, delete, start
 
 
@@ -61,6 +60,7 @@ def run(opts, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
     if no_subreaper and not detach:
         exit_r, exit_w = os.pipe()
     try:
+        from .create import create  # (exec imports this module for wait_child only)
         c = create(opts, cid, bundle, pid_file=pid_file, console_socket=console_socket,
                    no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                    _internal_console=internal_peer if internal else None,

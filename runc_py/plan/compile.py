@@ -5,7 +5,6 @@ that would crash the init process is refused before anything is made."""
 import os
 
 from ..errors import SpecError
-from .. import mounts as M
 from ..syscalls import consts as L
 
 NS_FLAGS = {
@@ -195,6 +194,7 @@ U64 = 2**64 - 1
 
 
 def compile_plan(doc, bundle, no_pivot=False):
+    from .. import mounts as M  # (not for compile_process: exec does without it)
     if not isinstance(doc.get("ociVersion"), str):
         raise SpecError("ociVersion", "is required (a string like \"1.2.0\")")
     linux = _obj(doc.get("linux"), "linux")

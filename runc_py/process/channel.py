@@ -18,6 +18,23 @@ def pair():
                               _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
 
 
+def die_with(sock, err):
+    """A container-side process failed: send the error to the runtime (a
+    RuncPyError with its fields, anything else as its type and text) and
+    leave."""
+    from ..errors import RuncPyError
+    try:
+        if isinstance(err, RuncPyError):
+            send(sock, type="error", error=err.to_dict())
+        else:
+            send(sock, type="error",
+                 error={"kind": "RuncPyError", "message": f"{type(err).__name__}: {err}"})
+    except OSError:
+        pass
+    import posix
+    posix._exit(1)
+
+
 def send(sock, **msg):
     sock.send(json.dumps(msg).encode())
 

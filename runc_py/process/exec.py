@@ -25,8 +25,7 @@ from ..errors import from_dict as error_from_dict
 from ..plan.compile import compile_process
 from ..syscalls import linux as L
 from . import channel
-from .finalize import _lookup, _oserr, finalize
-from .init import _die_with
+from .finalize import _lookup, _oserr, cloexec_sweep, finalize
 
 # setns order: user first (it grants the rights for the rest), mount last
 _ORDER = ["user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"]
@@ -193,9 +192,11 @@ def exec_cmd(opts, o, pos):
     # namespace for that one fork (it takes effect for children only and
     # needs no single-threaded caller) and go back; the child joins the
     # other namespaces itself.
-    from .stage1 import join_pidns, leave_pidns
+    from .pidns import join_pidns, leave_pidns
     pid_fd = next((fd for n, fd in ns_fds if n == "pid"), None)
     v2_dir, v1_tasks = _placement(c, o)
+    if v1_tasks:
+        from .. import cgattach  # noqa: F401 - the child's, loaded before the fork
     own = join_pidns(pid_fd, f"/proc/{init_pid}/ns/pid") if pid_fd is not None else None
     pid = None
     placed = False
@@ -362,8 +363,7 @@ def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve
         if v1_tasks:
             from ..cgattach import join_self
             join_self(v1_tasks)
-        from .init import _cloexec_sweep
-        _cloexec_sweep(3 + preserve)
+        cloexec_sweep(3 + preserve)
         # imported by the runtime before the fork (see exec_cmd): after setns
         # into the mount namespace the interpreter's files are out of reach
         from . import sealed
@@ -416,4 +416,4 @@ def _joiner(sock, ns_fds, proc, seccomp_prog, capsets, userns, console, preserve
         if isinstance(e, OSError) and not isinstance(e, RuncPyError):
             e = StepError("exec", field="process.args", syscall="execve", path=proc.args[0],
                           errno=e.errno)
-        _die_with(sock, e)
+        channel.die_with(sock, e)

@@ -156,3 +156,15 @@ def _lookup(prog, path_env):
                         field="process.args[0]", errno=errno.ENOENT)
     raise StepError("exec", f'exec: "{prog}": executable file not found in $PATH',
                     field="process.args[0]", errno=errno.ENOENT)
+
+
+def cloexec_sweep(keep_below):
+    """Mark every fd from keep_below up close-on-exec (an exec'd process
+    keeps stdio and its --preserve-fds only)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= keep_below:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass

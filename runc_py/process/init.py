@@ -75,27 +75,7 @@ def preload(plan, seccomp_cache=None):
     return sealed.sealed_helper_fd(), program, capsets
 
 
-def _die_with(sock, err):
-    try:
-        if isinstance(err, RuncPyError):
-            channel.send(sock, type="error", error=err.to_dict())
-        else:
-            channel.send(sock, type="error",
-                         error={"kind": "RuncPyError",
-                                "message": f"{type(err).__name__}: {err}"})
-    except OSError:
-        pass
-    os._exit(1)
-
-
-def _cloexec_sweep(keep_below):
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd >= keep_below:
-            try:
-                os.set_inheritable(fd, False)
-            except OSError:
-                pass
+_die_with = channel.die_with
 
 
 def _close_others(first, keep):

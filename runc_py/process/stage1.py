@@ -13,6 +13,7 @@ from ..syscalls import linux as L
 from . import channel
 from .finalize import _oserr
 from .init import _await_go, _close_others, _die_with, _unshare, container_init
+from .pidns import _pidns_for_children
 
 
 def _settle_fds(ctx, sock):
@@ -64,35 +65,6 @@ def enter_pidns(plan):
         return _pidns_for_children(lambda: _unshare(L.CLONE_NEWPID))
     return _pidns_for_children(
         lambda: _join_namespaces(plan, skip=tuple(t for t in NS_FLAGS if t != "pid")))
-
-
-def join_pidns(fd, path):
-    """enter_pidns for `exec`: the next child joins the pid namespace open
-    as fd (the container init's)."""
-    def join():
-        try:
-            L.setns(fd, L.CLONE_NEWPID, path)
-        except OSError as e:
-            raise _oserr("join-namespace", "linux.namespaces", e, "setns(pid)", path)
-    return _pidns_for_children(join)
-
-
-def _pidns_for_children(enter):
-    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        enter()
-    except BaseException:
-        os.close(own)
-        raise
-    return own
-
-
-def leave_pidns(own):
-    if own is not None:
-        try:
-            L.setns(own, L.CLONE_NEWPID, "/proc/self/ns/pid")
-        finally:
-            os.close(own)
 
 
 def direct_init(plan, ctx, sock):

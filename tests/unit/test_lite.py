@@ -1,7 +1,6 @@
 """runc_py/lite.py: the small verbs' `os` on the posix module alone.  Its
-functions must agree with os/os.path, and the verbs callers run most
-(state, start, kill, delete, list) must not import `os` (~1.5-2 ms each)."""
-import json
+functions must agree with os/os.path (test_import_budget.py checks that
+the small verbs do without os)."""
 import os
 import posixpath
 import subprocess
@@ -70,34 +69,3 @@ def test_getenv_reads_the_process_environment_as_os_does():
     out = subprocess.run([sys.executable, "-IS", "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.splitlines()
     assert out == [repr("vålue with spaces"), repr("dflt")]
-
-
-def _imported(argv):
-    """Module names a `runc-py ARGV` run imports (python -X importtime)."""
-    code = ("import sys; sys.path.insert(0, %r); sys.argv = ['runc-py'] + %r; "
-            "from runc_py.cli import main; main()" % (PROJECT, argv))
-    r = subprocess.run([sys.executable, "-IS", "-X", "importtime", "-c", code],
-                       capture_output=True, text=True)
-    names = {line.split("|")[-1].strip() for line in r.stderr.splitlines()
-             if line.startswith("import time:") and "|" in line}
-    names.discard("imported package")
-    return r.returncode, names
-
-
-def test_small_verbs_do_not_import_os(tmp_path):
-    root = tmp_path / "root"
-    cdir = root / "c1"
-    cdir.mkdir(parents=True)
-    # a container whose init is gone: every verb takes its usual path
-    (cdir / "state.json").write_text(json.dumps({
-        "ociVersion": "1.2.0", "id": "c1", "status": "running", "pid": 0,
-        "bundle": str(tmp_path), "_runtime": {}}))
-    g = ["--root", str(root), "--log", str(tmp_path / "log.json"), "--log-format", "json"]
-    runs = [(g + ["state", "c1"], 0), (g + ["list"], 0), (g + ["kill", "c1", "KILL"], 1),
-            (g + ["start", "c1"], 1), (g + ["state", "nope"], 1), (g + ["delete", "c1"], 0)]
-    for argv, rc in runs:
-        code, names = _imported(argv)
-        assert code == rc, argv
-        assert "runc_py.lifecycle" in names, argv  # (the check below looks at a real run)
-        assert not {"os", "posixpath", "_collections_abc"} & names, (argv, sorted(names))
-    assert not cdir.exists()  # delete did its work without os
