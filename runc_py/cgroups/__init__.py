@@ -3,6 +3,7 @@
     detect.py     layout (v1 / v2 / hybrid) from a mountinfo file
     resources.py  PURE: linux.resources -> [Write(controller, file, value, field)]
                   per controller, for v1 and for v2
+    write.py      Write: one planned cgroup file write
     devices.py    device rules -> v1 devices.allow/deny writes, or a v2 eBPF
                   program (bytes generated here, loaded with bpf(2))
     fs.py         the only module that writes cgroup files

@@ -18,7 +18,7 @@ import os
 from ..records import record
 
 from .errors import CgroupError
-from .resources import Write
+from .write import Write
 
 __all__ = ["Rule", "parse_rules", "v1_writes", "program", "attach", "attached_programs",
            "detach_all", "default_rules", "ACC_MKNOD", "ACC_READ", "ACC_WRITE",

@@ -18,12 +18,12 @@ import errno
 import os
 import time
 
-from . import devices as _devices
 from . import fs
 from .detect import DEFAULT_MOUNTINFO, DEFAULT_ROOT, Layout, detect
 from .errors import CgroupError
 from .paths import FIELD, PARENT, SYSTEMD_PROBE, expand_slice, resolve_path  # noqa: F401
-from .resources import BASE, KINDS, unified_v1, unified_v2
+
+BASE = "linux.resources"  # (resources.BASE: that module loads with plan(), not here)
 
 __all__ = ["Cgroup", "resolve_path", "expand_slice", "PARENT"]
 
@@ -112,6 +112,9 @@ class Cgroup:
     def plan(self, resources):
         """resources -> ([(directory, Write)], device_plan); raises CgroupError
         for bad values and for settings this host cannot honour."""
+        # resources.py and devices.py load here, not with the module: the
+        # verbs that only read, freeze or remove a cgroup do without them
+        from .resources import KINDS, unified_v1, unified_v2
         if resources is None:
             resources = {}
         if not isinstance(resources, dict):
@@ -150,6 +153,7 @@ class Cgroup:
         return "; ".join(parts)
 
     def _plan_devices(self, devices):
+        from . import devices as _devices
         rules = _devices.parse_rules(devices)
         if devices is None:
             return None
@@ -306,6 +310,7 @@ class Cgroup:
         if dev_plan is None:
             return
         version, body = dev_plan
+        from . import devices as _devices
         if version == "v1":
             for d, w in body:
                 self._write(d, w)

@@ -12,9 +12,9 @@ picks, per controller, the version a host serves it with (hybrid hosts mix
 both).  `devices` is translated in devices.py.
 """
 from ..lazyre import LazyRegex
-from ..records import record
 
 from .errors import CgroupError
+from .write import Write
 from ..spec.lexical import is_cpu_list
 
 __all__ = ["Write", "V1", "V2", "KINDS", "translate", "shares_to_weight",
@@ -29,13 +29,6 @@ CPU_SHARES_MIN, CPU_SHARES_MAX = 2, 262144
 CFS_PERIOD_MIN, CFS_PERIOD_MAX = 1000, 1000000
 
 
-# controller: v1 subsystem or v2 controller ("" = a core cgroup.* file);
-# file: name inside the cgroup directory; value: the string to write; field:
-# the JSON path in config.json; alternatives: ((file, value), ...) used in
-# turn when `file` is missing; optional: skip quietly when no file exists
-# (nothing to enforce, e.g. "unlimited" without swap accounting).
-Write = record("Write", "controller file value field alternatives optional",
-               defaults=((), False))
 
 
 # ---------------------------------------------------------------- helpers

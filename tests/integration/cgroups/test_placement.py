@@ -225,3 +225,45 @@ def test_container_in_an_existing_empty_cgroup_is_placed_the_usual_way(tmp_path)
         subprocess.run([runtime, "--root", str(root), "delete", "--force", cid],
                        capture_output=True, timeout=60)
         cg.destroy()
+
+
+@pytest.mark.requires("busybox")
+@pytest.mark.parametrize("verb", ["create", "run"])
+def test_limits_the_kernel_refuses_leave_nothing(tmp_path, verb):
+    """A value only the kernel refuses (a CPU that does not exist), met
+    while the early-forked init is already preparing: the call fails naming
+    the field, and leaves no process, cgroup, mount or state; with `run`
+    the process never starts."""
+    runtime = os.environ.get("RUNTIME") or "runc-py"
+    from tools.busybox_rootfs import make_rootfs
+    from runc_py.spec.default import default_spec
+    name = unique("refused")
+    make_rootfs(str(tmp_path / "rootfs"))
+    cfg = default_spec()
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["sh", "-c", f"touch /tmp/{name}-ran"]
+    cfg["linux"]["cgroupsPath"] = f"/{name}/c"
+    cfg["linux"]["resources"]["cpu"] = {"cpus": "4000"}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    root = tmp_path / "state"
+    cid = unique("c")
+    r = subprocess.run([runtime, "--root", str(root), verb, "-b", str(tmp_path), cid],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    if os.path.basename(runtime) == "runc-py":
+        assert "linux.resources.cpu.cpus" in r.stderr and "4000" in r.stderr, r.stderr
+    left = []
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        left += [os.path.join(top, d) for d in dirs if name in d]
+        if top.count("/") > 5:
+            dirs[:] = []
+    ours = os.path.basename(runtime) == "runc-py"
+    for d in sorted(left, reverse=True):
+        if not ours and d.endswith(name):
+            os.rmdir(d)   # runc removes the leaf only, not the parents it made
+    # (an init still alive in them would have kept them)
+    assert left == [] if ours else [d for d in left if not d.endswith(name)] == []
+    assert not os.path.exists(tmp_path / "rootfs" / "tmp" / f"{name}-ran")
+    with open("/proc/self/mountinfo") as f:
+        assert str(tmp_path) not in f.read()
+    assert not root.exists() or [e for e in os.listdir(root) if not e.startswith(".")] == []
