@@ -3,7 +3,8 @@
 PYTHON ?= $(shell python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')
 BINDIR ?= /usr/local/bin
 APT_PACKAGES = busybox-static runc docker-registry libseccomp-dev skopeo umoci \
-               hyperfine iproute2 gcc libc6-dev python3-dev util-linux podman conmon
+               hyperfine iproute2 gcc libc6-dev python3-dev util-linux podman conmon \
+               strace
 PIP_PACKAGES = setuptools wheel cffi jsonschema click requests pyroute2 zstandard cryptography pytest
 DEMO_DIR ?= /tmp/runc-py-demo
 

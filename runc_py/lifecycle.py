@@ -241,9 +241,30 @@ def _kill_all(c):
         _wait_gone(c.pid)
 
 
+def _remove_unrecorded_cgroup(c):
+    """A create killed after making its cgroup v2 directory and before
+    recording it in the state file left a symlink to it (process/early.py):
+    remove that directory.  Its init, if forked, exits by itself once the
+    runtime is gone (it reads end-of-file on the channel)."""
+    try:
+        d = lite.readlink(lite.join(c.dir, S.CGROUP_CRUMB))
+    except OSError:
+        return
+    for _ in range(100):
+        try:
+            lite.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)   # its init may still be leaving
+
+
 def _destroy(opts, c):
     cgd = c.priv.get("cgroup")
     procs = c.priv.get("cgroup_procs")
+    if not cgd:
+        _remove_unrecorded_cgroup(c)
     if cgd and procs:
         # the usual case without the cgroups package (~1.5 ms of imports)
         from .cgattach import remove_dirs

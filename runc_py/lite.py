@@ -11,11 +11,17 @@ create/run/exec paths import `os` as usual.  tests/unit/test_lite.py checks
 these functions against os.path and that the small verbs do not load `os`.
 
 Only str paths are handled (the runtime never passes bytes here)."""
-from posix import (  # noqa: F401 - re-exported, the names os gives them
+from posix import (
     O_CLOEXEC, O_DIRECTORY, O_NONBLOCK, O_RDONLY, O_WRONLY, WNOHANG, _exit, close, getcwd,
-    getpid, kill, listdir, lstat, mkdir, open, putenv, read, replace, rmdir, stat, strerror,
-    unlink, waitpid, write)
+    getpid, kill, listdir, lstat, mkdir, open, putenv, read, readlink, replace, rmdir, stat,
+    strerror, unlink, waitpid, write)
 from posix import environ as _environ
+
+__all__ = ["O_CLOEXEC", "O_DIRECTORY", "O_NONBLOCK", "O_RDONLY", "O_WRONLY", "WNOHANG",
+           "_exit", "close", "getcwd", "getpid", "kill", "listdir", "lstat", "mkdir", "open",
+           "putenv", "read", "readlink", "replace", "rmdir", "stat", "strerror", "unlink",
+           "waitpid", "write", "getenv", "join", "dirname", "basename", "normpath", "abspath",
+           "exists", "isdir", "islink", "makedirs"]
 
 _S_IFMT = 0o170000
 _S_IFDIR = 0o040000

@@ -26,6 +26,7 @@ REQUIREMENTS = {
     "overlay": (_have_overlay, "needs overlayfs in the kernel"),
     "registry": (lambda: shutil.which("docker-registry") is not None,
                  "needs Debian's docker-registry"),
+    "strace": (lambda: shutil.which("strace") is not None, "needs strace"),
     "cgroup_v2": (lambda: os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
                   "needs a pure cgroup v2 host"),
     "cgroup_v1": (lambda: os.path.isdir("/sys/fs/cgroup/memory"),

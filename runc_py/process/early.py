@@ -113,10 +113,13 @@ class CgroupStart:
         Cgroup(self.layout, self.path, self.created).remove_created()
 
 
-def cgroup_start(cid, doc, systemd):
+def cgroup_start(cid, doc, systemd, crumb=None):
     """-> CgroupStart, or None (then A places B the usual way): not with
     --systemd-cgroup, and only when the container's v2 directory is new
-    (an existing one may be another container's)."""
+    (an existing one may be another container's).  crumb: a symlink made to
+    the new directory right after its mkdir (in the state directory: until
+    the state file records the cgroup, `delete` finds it there if the
+    runtime is killed in between)."""
     if systemd:
         return None
     from ..cgroups.detect import detect
@@ -144,6 +147,8 @@ def cgroup_start(cid, doc, systemd):
             except FileExistsError:
                 if i == len(parts) - 1:
                     raise
+        if crumb is not None:
+            os.symlink(cur, crumb)
         fd = os.open(cur, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         for d in reversed(created):
@@ -219,7 +224,8 @@ def begin(opts, cid, bundle, doc, no_pivot=False, preserve_fds=0, no_new_keyring
     c = S.Container(opts.root, cid).claim()
     cgstart = pre = None
     try:
-        cgstart = cgroup_start(cid, doc, opts.systemd_cgroup)
+        cgstart = cgroup_start(cid, doc, opts.systemd_cgroup,
+                               crumb=os.path.join(c.dir, S.CGROUP_CRUMB))
         pre = fork(doc, bundle, no_pivot, ns, dict(
             cid=cid, state_dir=c.dir, preserve_fds=preserve_fds,
             no_new_keyring=no_new_keyring, stdio=stdio,

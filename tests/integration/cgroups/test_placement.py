@@ -267,3 +267,48 @@ def test_limits_the_kernel_refuses_leave_nothing(tmp_path, verb):
     with open("/proc/self/mountinfo") as f:
         assert str(tmp_path) not in f.read()
     assert not root.exists() or [e for e in os.listdir(root) if not e.startswith(".")] == []
+
+
+@pytest.mark.requires("busybox", "strace")
+def test_create_killed_after_making_its_cgroup_leaves_what_delete_removes(tmp_path):
+    """kill -9 of `create` between making the cgroup v2 directory and the
+    fork that follows (strace sends SIGKILL as the clone3 starts), before
+    the state file records the cgroup: `delete` still removes it, found
+    through the symlink left in the state directory.  runc-py's own crash
+    safety: always runc-py."""
+    runtime = os.environ.get("RUNTIME") or "runc-py"
+    if os.path.basename(runtime) != "runc-py":
+        runtime = ("/usr/local/bin/runc-py" if os.access("/usr/local/bin/runc-py", os.X_OK)
+                   else shutil.which("runc-py"))
+    from tools.busybox_rootfs import make_rootfs
+    from runc_py.spec.default import default_spec
+    mnt = cgroup2_mount()
+    if mnt is None:
+        pytest.skip("needs a cgroup2 mount under /sys/fs/cgroup")
+    name = unique("killed")
+    make_rootfs(str(tmp_path / "rootfs"))
+    cfg = default_spec()
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["true"]
+    cfg["linux"]["cgroupsPath"] = f"/{name}/c"
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    root = tmp_path / "state"
+    cid = unique("c")
+    leaf = os.path.join(mnt, name, "c")
+    try:
+        r = subprocess.run(["strace", "-f", "-o", "/dev/null", "-e", "trace=clone3",
+                            "-e", "inject=clone3:signal=KILL:when=1",
+                            runtime, "--root", str(root), "create", "-b", str(tmp_path), cid],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0
+        assert os.path.isdir(leaf), "killed before making its cgroup: nothing to check"
+        assert not (root / cid / "state.json").exists()
+        d = subprocess.run([runtime, "--root", str(root), "delete", "--force", cid],
+                           capture_output=True, text=True, timeout=60)
+        assert d.returncode == 0, d.stderr
+        assert not os.path.exists(leaf)
+        assert not (root / cid).exists()
+    finally:
+        for d in (leaf, os.path.join(mnt, name)):
+            if os.path.isdir(d):
+                os.rmdir(d)
