@@ -4,6 +4,7 @@ foreground, is in foreground.py).  This module sequences; the kernel work
 happens in process/ (inside the container) and cgroups/."""
 import sys
 import time
+from errno import EBUSY
 
 from . import lite
 from . import state as S
@@ -246,18 +247,23 @@ def _remove_unrecorded_cgroup(c):
     recording it in the state file left a symlink to it (process/early.py):
     remove that directory.  Its init, if forked, exits by itself once the
     runtime is gone (it reads end-of-file on the channel)."""
+    crumb = lite.join(c.dir, S.CGROUP_CRUMB)
     try:
-        d = lite.readlink(lite.join(c.dir, S.CGROUP_CRUMB))
+        d = lite.readlink(crumb)
+        if lite.stat(d).st_ctime_ns < lite.lstat(crumb).st_ctime_ns:
+            return   # older than the link: not made by that create
     except OSError:
-        return
+        return   # no link, or the runtime died before its mkdir
     for _ in range(100):
         try:
             lite.rmdir(d)
             return
         except FileNotFoundError:
             return
-        except OSError:
-            time.sleep(0.01)   # its init may still be leaving
+        except OSError as e:
+            if e.errno != EBUSY:   # (busy: its init may still be leaving)
+                return
+            time.sleep(0.01)
 
 
 def _destroy(opts, c):

@@ -116,10 +116,10 @@ class CgroupStart:
 def cgroup_start(cid, doc, systemd, crumb=None):
     """-> CgroupStart, or None (then A places B the usual way): not with
     --systemd-cgroup, and only when the container's v2 directory is new
-    (an existing one may be another container's).  crumb: a symlink made to
-    the new directory right after its mkdir (in the state directory: until
-    the state file records the cgroup, `delete` finds it there if the
-    runtime is killed in between)."""
+    (an existing one may be another container's).  crumb: a symlink to the
+    directory, made just before its mkdir (in the state directory: until the
+    state file records the cgroup, `delete` finds it there if the runtime
+    is killed in between)."""
     if systemd:
         return None
     from ..cgroups.detect import detect
@@ -136,9 +136,14 @@ def cgroup_start(cid, doc, systemd, crumb=None):
     if layout.v2 is None:
         return CgroupStart(layout, path, [], None)
     created = []
+    parts = path.strip("/").split("/")
     cur = layout.v2
     try:
-        parts = path.strip("/").split("/")
+        if crumb is not None:
+            # before the mkdir: no moment when the directory exists and
+            # nothing says so (delete checks that the directory is not
+            # older than the link)
+            os.symlink(os.path.join(cur, *parts), crumb)
         for i, part in enumerate(parts):
             cur = os.path.join(cur, part)
             try:
@@ -147,13 +152,16 @@ def cgroup_start(cid, doc, systemd, crumb=None):
             except FileExistsError:
                 if i == len(parts) - 1:
                     raise
-        if crumb is not None:
-            os.symlink(cur, crumb)
         fd = os.open(cur, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         for d in reversed(created):
             try:
                 os.rmdir(d)
+            except OSError:
+                pass
+        if crumb is not None:
+            try:
+                os.unlink(crumb)
             except OSError:
                 pass
         return None
