@@ -250,8 +250,11 @@ def _remove_unrecorded_cgroup(c):
     crumb = lite.join(c.dir, S.CGROUP_CRUMB)
     try:
         d = lite.readlink(crumb)
-        if lite.stat(d).st_ctime_ns < lite.lstat(crumb).st_ctime_ns:
-            return   # older than the link: not made by that create
+        # older than the link: not made by that create.  (Timestamps come
+        # from a clock that ticks every few ms, and filesystems may round
+        # differently: 20 ms of slack.)
+        if lite.stat(d).st_ctime_ns < lite.lstat(crumb).st_ctime_ns - 20_000_000:
+            return
     except OSError:
         return   # no link, or the runtime died before its mkdir
     for _ in range(100):
