@@ -245,16 +245,13 @@ def _kill_all(c):
 def _remove_unrecorded_cgroup(c):
     """A create killed after making its cgroup v2 directory and before
     recording it in the state file left a symlink to it (process/early.py):
-    remove that directory.  Its init, if forked, exits by itself once the
-    runtime is gone (it reads end-of-file on the channel)."""
+    remove that directory if it is empty, as destroy removes a container's
+    own directory (whoever made it: a create killed between the link and
+    its mkdir may have found one there).  Its init, if forked, exits by
+    itself once the runtime is gone (end-of-file on the channel)."""
     crumb = lite.join(c.dir, S.CGROUP_CRUMB)
     try:
         d = lite.readlink(crumb)
-        # older than the link: not made by that create.  (Timestamps come
-        # from a clock that ticks every few ms, and filesystems may round
-        # differently: 20 ms of slack.)
-        if lite.stat(d).st_ctime_ns < lite.lstat(crumb).st_ctime_ns - 20_000_000:
-            return
     except OSError:
         return   # no link, or the runtime died before its mkdir
     for _ in range(100):

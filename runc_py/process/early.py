@@ -141,8 +141,7 @@ def cgroup_start(cid, doc, systemd, crumb=None):
     try:
         if crumb is not None:
             # before the mkdir: no moment when the directory exists and
-            # nothing says so (delete checks that the directory is not
-            # older than the link)
+            # nothing says so
             os.symlink(os.path.join(cur, *parts), crumb)
         for i, part in enumerate(parts):
             cur = os.path.join(cur, part)
