@@ -300,7 +300,7 @@ def _child(doc, bundle, no_pivot, sock, cid, state_dir, preserve_fds, no_new_key
     """B: get ready while A checks, then run as the direct init."""
     try:
         from ..plan import compile_plan
-        from .init import Ctx, _die_with, preload
+        from .init import Ctx, preload
         from .stage1 import direct_init
     except BaseException:  # noqa: BLE001 - nothing to report with
         os._exit(1)
@@ -318,5 +318,5 @@ def _child(doc, bundle, no_pivot, sock, cid, state_dir, preserve_fds, no_new_key
     except channel.ChannelClosed:
         os._exit(1)
     except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
-        _die_with(sock, e)
+        channel.die_with(sock, e)
     direct_init(plan, ctx, sock)

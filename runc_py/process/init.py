@@ -75,9 +75,6 @@ def preload(plan, seccomp_cache=None):
     return sealed.sealed_helper_fd(), program, capsets
 
 
-_die_with = channel.die_with
-
-
 def _close_others(first, keep):
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
@@ -137,7 +134,7 @@ def container_init(plan, ctx, sock):
         init = _Init(plan, ctx, sock)
         init.run()
     except BaseException as e:  # noqa: BLE001
-        _die_with(sock, e)
+        channel.die_with(sock, e)
     os._exit(1)
 
 

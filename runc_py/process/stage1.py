@@ -12,7 +12,7 @@ from ..plan.compile import NS_FLAGS
 from ..syscalls import linux as L
 from . import channel
 from .finalize import _oserr
-from .init import _await_go, _close_others, _die_with, _unshare, container_init
+from .init import _await_go, _close_others, _unshare, container_init
 from .pidns import _pidns_for_children
 
 
@@ -81,7 +81,7 @@ def direct_init(plan, ctx, sock):
         if flags:
             _unshare(flags)
     except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
-        _die_with(sock, e)
+        channel.die_with(sock, e)
     container_init(plan, ctx, sock)
 
 
@@ -141,4 +141,4 @@ def intermediate(plan, ctx, sock):
             os.write(ctx.exit_fd, str(code).encode())
         os._exit(0)
     except BaseException as e:  # noqa: BLE001 - everything goes to the runtime
-        _die_with(sock, e)
+        channel.die_with(sock, e)
