@@ -4,7 +4,6 @@ foreground, is in foreground.py).  This module sequences; the kernel work
 happens in process/ (inside the container) and cgroups/."""
 import sys
 import time
-from errno import EBUSY
 
 from . import lite
 from . import state as S
@@ -249,21 +248,16 @@ def _remove_unrecorded_cgroup(c):
     own directory (whoever made it: a create killed between the link and
     its mkdir may have found one there).  Its init, if forked, exits by
     itself once the runtime is gone (end-of-file on the channel)."""
-    crumb = lite.join(c.dir, S.CGROUP_CRUMB)
     try:
-        d = lite.readlink(crumb)
+        d = lite.readlink(lite.join(c.dir, S.CGROUP_CRUMB))
     except OSError:
-        return   # no link, or the runtime died before its mkdir
-    for _ in range(100):
-        try:
-            lite.rmdir(d)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as e:
-            if e.errno != EBUSY:   # (busy: its init may still be leaving)
-                return
-            time.sleep(0.01)
+        return   # no link: nothing was made
+    from .cgroups.errors import CgroupError
+    from .cgroups.manager import rmdir_when_left
+    try:
+        rmdir_when_left(d, 1.0)   # (its init may still be leaving)
+    except CgroupError:
+        pass   # not there (died before its mkdir), or not empty: not removed
 
 
 def _destroy(opts, c):

@@ -8,19 +8,19 @@ posixpath, genericpath, stat, _collections_abc), which is a third of what
 those verbs 3-4 times per container, so the modules on their path (cli,
 lifecycle, state, errors, cgattach) use this module instead of `os`; the
 create/run/exec paths import `os` as usual.  tests/unit/test_lite.py checks
-these functions against os.path and that the small verbs do not load `os`.
+these functions against os.path, tests/unit/test_import_budget.py that the
+small verbs do not load `os`.
 
 Only str paths are handled (the runtime never passes bytes here)."""
 from posix import (
-    O_CLOEXEC, O_DIRECTORY, O_NONBLOCK, O_RDONLY, O_WRONLY, WNOHANG, _exit, close, getcwd,
-    getpid, kill, listdir, lstat, mkdir, open, putenv, read, readlink, replace, rmdir, stat,
-    strerror, unlink, waitpid, write)
+    O_CLOEXEC, O_DIRECTORY, O_NONBLOCK, O_RDONLY, WNOHANG, _exit, close, getcwd, getpid,
+    kill, listdir, lstat, mkdir, open, read, readlink, replace, rmdir, stat, strerror,
+    unlink, waitpid)
 from posix import environ as _environ
 
-__all__ = ["O_CLOEXEC", "O_DIRECTORY", "O_NONBLOCK", "O_RDONLY", "O_WRONLY", "WNOHANG",
-           "_exit", "close", "getcwd", "getpid", "kill", "listdir", "lstat", "mkdir", "open",
-           "putenv", "read", "readlink", "replace", "rmdir", "stat", "strerror", "unlink",
-           "waitpid", "write", "getenv", "join", "dirname", "basename", "normpath", "abspath",
+__all__ = ["O_CLOEXEC", "O_DIRECTORY", "O_NONBLOCK", "O_RDONLY", "WNOHANG", "_exit",
+           "close", "getcwd", "getpid", "kill", "listdir", "lstat", "mkdir", "open", "read",
+           "readlink", "replace", "rmdir", "stat", "strerror", "unlink", "waitpid", "getenv", "join", "dirname", "basename", "normpath", "abspath",
            "exists", "isdir", "islink", "makedirs"]
 
 _S_IFMT = 0o170000

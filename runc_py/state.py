@@ -18,8 +18,9 @@ SECCOMP_CACHE = ".seccomp-cache"  # compiled profiles, under the runtime root (s
 _ID_PUNCT = set("_+-.")
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
-# a symlink to the cgroup v2 directory an early create made, from its mkdir
-# until the state file records the cgroup (process/early.py, lifecycle._destroy)
+# a symlink to the cgroup v2 directory an early create makes, from just
+# before its mkdir until the state file records the cgroup (process/early.py,
+# lifecycle._destroy)
 CGROUP_CRUMB = ".cgroup"
 
 

@@ -21,11 +21,9 @@ import time
 from . import fs
 from .detect import DEFAULT_MOUNTINFO, DEFAULT_ROOT, Layout, detect
 from .errors import CgroupError
-from .paths import FIELD, PARENT, SYSTEMD_PROBE, expand_slice, resolve_path  # noqa: F401
+from .paths import BASE, FIELD, PARENT, SYSTEMD_PROBE, expand_slice, resolve_path  # noqa: F401
 
-BASE = "linux.resources"  # (resources.BASE: that module loads with plan(), not here)
-
-__all__ = ["Cgroup", "resolve_path", "expand_slice", "PARENT"]
+__all__ = ["Cgroup", "resolve_path", "expand_slice", "PARENT", "rmdir_when_left"]
 
 SIGKILL = 9        # Linux; spares importing signal (and enum) on the start-up path
 
@@ -475,7 +473,7 @@ class Cgroup:
         container's, processes and all."""
         for d in reversed(self.created):
             try:
-                _rmdir_when_left(d, timeout)
+                rmdir_when_left(d, timeout)
             except CgroupError as e:
                 if e.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY):
                     raise
@@ -486,7 +484,7 @@ class Cgroup:
         if not os.path.isdir(d):
             return
         for top, dirs, _files in os.walk(d, topdown=False):
-            _rmdir_when_left(top, timeout)
+            rmdir_when_left(top, timeout)
 
     # -------------------------------------------------------- reporting
 
@@ -518,7 +516,7 @@ _ROOT_PROBED = {
 }
 
 
-def _rmdir_when_left(d, timeout):
+def rmdir_when_left(d, timeout):
     """rmdir a cgroup, retrying on EBUSY while its last exiting tasks leave
     it (up to timeout seconds); other errors, and EBUSY after that, raise."""
     deadline = time.monotonic() + timeout

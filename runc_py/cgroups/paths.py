@@ -8,6 +8,7 @@ from .errors import CgroupError
 
 PARENT = "/runc-py"
 FIELD = "linux.cgroupsPath"
+BASE = "linux.resources"   # the field the limits come from (resources.py)
 SYSTEMD_PROBE = "/run/systemd/system"
 
 

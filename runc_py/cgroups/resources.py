@@ -14,13 +14,13 @@ both).  `devices` is translated in devices.py.
 from ..lazyre import LazyRegex
 
 from .errors import CgroupError
+from .paths import BASE
 from .write import Write
 from ..spec.lexical import is_cpu_list
 
 __all__ = ["Write", "V1", "V2", "KINDS", "translate", "shares_to_weight",
            "blkio_weight_to_io_weight", "swap_to_v2", "hugepage_file_size"]
 
-BASE = "linux.resources"
 INT64_MAX = 2 ** 63 - 1
 UINT32_MAX = 2 ** 32 - 1
 PIDS_MAX = 4194304                # PID_MAX_LIMIT on 64-bit kernels

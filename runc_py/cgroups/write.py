@@ -1,6 +1,6 @@
 """Write: one cgroup file write, as resources.py and devices.py plan them
-and fs.py carries them out.  Its own module so that the device rules (which
-`create` writes before the init goes on) load without resources.py."""
+and fs.py carries them out.  Its own module so that devices.py loads
+without resources.py."""
 from ..records import record
 
 __all__ = ["Write"]
